@@ -1,0 +1,90 @@
+"""How one framework learns a scenario: a lazy registry of backend modules.
+
+Nothing here imports a framework, so `list` works with any subset installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass
+
+from backends.base import Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    name: str
+    module: str  # module that defines `BACKEND_CLASS`
+    requires: tuple[str, ...]  # importable modules the backend needs
+    distributions: tuple[str, ...]  # pip distributions whose versions we report
+    extra: str  # the pyproject extra that installs it
+
+
+BACKENDS: dict[str, BackendEntry] = {
+    "keras": BackendEntry(
+        "keras", "backends.keras_backend", ("keras", "tensorflow"), ("keras", "tensorflow"), "keras"
+    ),
+    "torch": BackendEntry("torch", "backends.torch_backend", ("torch",), ("torch",), "torch"),
+}
+
+
+class UnknownBackendError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def backend_names() -> list[str]:
+    return list(BACKENDS)
+
+
+def get_entry(name: str) -> BackendEntry:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise UnknownBackendError(
+            f"unknown backend {name!r}; valid choices: {', '.join(BACKENDS)}"
+        ) from None
+
+
+def is_installed(name: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in get_entry(name).requires)
+
+
+def installed_backends() -> list[str]:
+    return [name for name in BACKENDS if is_installed(name)]
+
+
+def distribution_versions(name: str) -> dict[str, str | None]:
+    """Versions from package metadata, without importing the framework."""
+    out: dict[str, str | None] = {}
+    for dist in get_entry(name).distributions:
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def load_backend(name: str) -> Backend:
+    """Import the backend module (and so its framework) and instantiate it."""
+    module = importlib.import_module(get_entry(name).module)
+    return module.BACKEND_CLASS()
+
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Predictor",
+    "RuntimeConfig",
+    "SeedPlan",
+    "SeedTraining",
+    "UnknownBackendError",
+    "backend_names",
+    "distribution_versions",
+    "get_entry",
+    "installed_backends",
+    "is_installed",
+    "load_backend",
+]

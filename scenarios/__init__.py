@@ -1,0 +1,19 @@
+"""What is learned: scenario specs, the registry and the alphabet data. No framework imports."""
+
+from scenarios.data import ALPHABET, AlphabetData, build_data
+from scenarios.registry import SCENARIOS, UnknownScenarioError, get_scenario, scenario_ids
+from scenarios.spec import ENCODINGS, ResolvedScenario, ScenarioOptions, ScenarioSpec
+
+__all__ = [
+    "ALPHABET",
+    "ENCODINGS",
+    "SCENARIOS",
+    "AlphabetData",
+    "ResolvedScenario",
+    "ScenarioOptions",
+    "ScenarioSpec",
+    "UnknownScenarioError",
+    "build_data",
+    "get_scenario",
+    "scenario_ids",
+]
