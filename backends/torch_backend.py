@@ -1,0 +1,208 @@
+"""PyTorch backend: the tutorial's models written as plain, eager PyTorch.
+
+torch is imported only inside functions so that importing this module (and
+listing backends) stays cheap and works where torch is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining
+from scenarios import AlphabetData, ResolvedScenario
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+# Execution modes this backend implements; anything else must not be silently mislabelled.
+EXECUTIONS = ("idiomatic",)
+
+
+@lru_cache(maxsize=1)
+def _model_class() -> type[nn.Module]:
+    """Define the module class on first use, so torch is imported lazily."""
+    from torch import nn
+
+    class AlphabetLSTM(nn.Module):
+        """LSTM + dense head; logits of the last time step (softmax lives in the loss)."""
+
+        def __init__(self, features: int, units: int, n_classes: int) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(input_size=features, hidden_size=units, batch_first=True)
+            self.head = nn.Linear(units, n_classes)
+
+        def forward(
+            self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+        ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+            out, state = self.lstm(x, state)  # state None: zeros for every sample
+            return self.head(out[:, -1]), state
+
+    return AlphabetLSTM
+
+
+def build_model(scenario: ResolvedScenario, init_seed: int) -> nn.Module:
+    """A freshly initialised model; the seed is set right before construction."""
+    import torch
+
+    torch.manual_seed(init_seed)
+    spec = scenario.spec
+    return _model_class()(spec.features, spec.units, scenario.n_classes)
+
+
+class TorchPredictor:
+    """Evaluation view of a trained model (eval mode, no autograd)."""
+
+    def __init__(self, model: nn.Module, stateful: bool) -> None:
+        self._model = model.eval()
+        self._stateful = stateful
+        self._state: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _forward(self, x: np.ndarray, carry: bool) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+            logits, state = self._model(xt, self._state if carry else None)
+            if carry:
+                self._state = state
+            return torch.softmax(logits, dim=-1).numpy()
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return self._forward(x, carry=False)
+
+    def reset_state(self) -> None:
+        self._state = None  # None is the zero state
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        return self._forward(x, carry=self._stateful)[0]
+
+
+class TorchBackend(Backend):
+    name = "torch"
+
+    def setup(self, config: RuntimeConfig) -> dict:
+        import torch
+
+        if config.execution not in EXECUTIONS:
+            raise ValueError(
+                f"torch backend: unsupported execution {config.execution!r}; "
+                f"valid choices: {', '.join(EXECUTIONS)}"
+            )
+        torch.set_num_threads(config.threads)
+        interop_note = None
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError as exc:  # only settable before any parallel work ran
+            interop_note = str(exc)
+        torch.use_deterministic_algorithms(config.deterministic)
+        knobs = {
+            "intra_op_threads": torch.get_num_threads(),
+            "inter_op_threads": torch.get_num_interop_threads(),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+            "execution": config.execution,
+            "dtype": "float32",
+        }
+        if interop_note is not None:
+            knobs["inter_op_threads_note"] = interop_note
+        return knobs
+
+    def versions(self) -> dict[str, str]:
+        import torch
+
+        return {"torch": torch.__version__}
+
+    def train(
+        self,
+        scenario: ResolvedScenario,
+        data: AlphabetData,
+        plans: list[SeedPlan],
+        progress: ProgressFn,
+    ) -> Iterator[SeedTraining]:
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float32))
+        y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.int64))
+        for plan in plans:
+            if plan.orders.shape != (scenario.epochs, data.n_samples):
+                raise ValueError(
+                    f"plan for seed {plan.seed}: orders shape {plan.orders.shape}, "
+                    f"expected {(scenario.epochs, data.n_samples)}"
+                )
+            model = build_model(scenario, plan.init_seed)
+            yield _train_one(model, scenario, x, y, plan, progress)
+
+
+def _train_one(
+    model: nn.Module,
+    scenario: ResolvedScenario,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    plan: SeedPlan,
+    progress: ProgressFn,
+) -> SeedTraining:
+    """The training loop for one seed, timed without model building or evaluation."""
+    import torch
+    from torch import nn
+
+    spec = scenario.spec
+    n = x.shape[0]
+    batch = spec.batch_size or n
+    starts = range(0, n, batch)
+    sizes = torch.tensor([min(batch, n - s) for s in starts], dtype=torch.float64)
+    orders = torch.from_numpy(np.ascontiguousarray(plan.orders, dtype=np.int64))
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.learning_rate)
+    model.train()
+
+    epoch_loss: list[float] = []
+    epoch_accuracy: list[float] = []
+    updates = 0
+    first_epoch = 0.0
+    paused = 0.0  # time spent in the harness's progress callback
+    t0 = time.perf_counter()
+    for epoch in range(orders.shape[0]):
+        xe, ye = x[orders[epoch]], y[orders[epoch]]  # this epoch's order; slices are views
+        state = None  # stateful: zero state at the start of every epoch
+        losses, logits_seen = [], []
+        for start in starts:
+            xb, yb = xe[start : start + batch], ye[start : start + batch]
+            logits, new_state = model(xb, state)
+            loss = loss_fn(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if spec.stateful:  # carry the state, cut the graph at the update
+                state = (new_state[0].detach(), new_state[1].detach())
+            losses.append(loss.detach())
+            logits_seen.append(logits.detach())
+        updates += len(starts)
+        # One host sync per epoch: sample-weighted loss, accuracy of pre-update predictions.
+        epoch_loss.append(float((torch.stack(losses).double() * sizes).sum()) / n)
+        correct = (torch.cat(logits_seen).argmax(dim=1) == ye).sum()
+        epoch_accuracy.append(int(correct) / n)
+        now = time.perf_counter()
+        if epoch == 0:
+            first_epoch = now - t0
+        progress(len(starts))
+        paused += time.perf_counter() - now
+    train_seconds = time.perf_counter() - t0 - paused
+
+    return SeedTraining(
+        seed=plan.seed,
+        predictor=TorchPredictor(model, spec.stateful),
+        epoch_loss=epoch_loss,
+        epoch_accuracy=epoch_accuracy,
+        train_seconds=train_seconds,
+        first_epoch_seconds=first_epoch,
+        updates=updates,
+        extra={},
+    )
+
+
+BACKEND_CLASS = TorchBackend

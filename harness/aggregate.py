@@ -1,0 +1,159 @@
+"""Records → pandas tables. Pure functions; the report only formats what these return."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+from scenarios import ScenarioOptions, scenario_ids
+
+DEFAULT_OPTIONS = ScenarioOptions().as_dict()
+
+
+def scenario_label(record: dict[str, Any]) -> str:
+    """The scenario id, plus any option that differs from the default (epochs aside)."""
+    options = record.get("options") or {}
+    changed = [
+        f"{k}={v}" for k, v in sorted(options.items())
+        if k != "epochs" and DEFAULT_OPTIONS.get(k) != v
+    ]
+    return record["scenario"] + (f"[{','.join(changed)}]" if changed else "")
+
+
+def backend_label(record: dict[str, Any]) -> str:
+    execution = record.get("execution", "idiomatic")
+    return record["backend"] if execution == "idiomatic" else f"{record['backend']}[{execution}]"
+
+
+def _order(labels: pd.Series) -> pd.Series:
+    """Sort scenarios in registry order, variants after their base scenario."""
+    ids = scenario_ids()
+    return labels.map(lambda s: (ids.index(s.split("[")[0]) if s.split("[")[0] in ids else 99, s))
+
+
+def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = [
+        {
+            "scenario": scenario_label(r),
+            "backend": backend_label(r),
+            "seed": r["seed"],
+            "status": r["status"],
+            "accuracy": None if r.get("accuracy") is None else 100.0 * r["accuracy"],
+            "tutorial": (r.get("spec") or {}).get("tutorial_accuracy"),
+            "epochs": r.get("epochs"),
+            "profile": r.get("profile"),
+            "train_seconds": r.get("train_seconds"),
+            "first_epoch_seconds": r.get("first_epoch_seconds"),
+            "updates": r.get("updates"),
+            "us_per_update": r.get("us_per_update"),
+        }
+        for r in records
+    ]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    return frame.sort_values(
+        ["scenario", "backend", "seed"], key=lambda c: _order(c) if c.name == "scenario" else c
+    )
+
+
+def ok(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status"] == "ok"] if not frame.empty else frame
+
+
+def accuracy_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy (%) per scenario × backend across seeds, beside the tutorial's single run."""
+    good = ok(frame)
+    if good.empty:
+        return pd.DataFrame()
+    table = good.groupby(["scenario", "backend"], sort=False).agg(
+        epochs=("epochs", "first"),
+        n=("accuracy", "size"),
+        mean=("accuracy", "mean"),
+        std=("accuracy", "std"),
+        min=("accuracy", "min"),
+        max=("accuracy", "max"),
+        tutorial=("tutorial", "first"),
+    )
+    failed = frame[frame["status"] != "ok"].groupby(["scenario", "backend"]).size()
+    table["failed"] = failed.reindex(table.index).fillna(0).astype(int)
+    return table.reset_index()
+
+
+def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
+    good = ok(frame)
+    if good.empty:
+        return pd.DataFrame()
+    return good.groupby(["scenario", "backend"], sort=False).agg(
+        n=("train_seconds", "size"),
+        median_train_s=("train_seconds", "median"),
+        us_per_update=("us_per_update", "median"),
+        first_epoch_s=("first_epoch_seconds", "median"),
+        updates_per_seed=("updates", "median"),
+    ).reset_index()
+
+
+def letter_errors(records: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    """Per scenario: target letters any backend gets wrong, error rate per backend, top mistake."""
+    rows = []
+    for r in records:
+        if r["status"] != "ok":
+            continue
+        for p in r["patterns"]:
+            rows.append({
+                "scenario": scenario_label(r), "backend": backend_label(r),
+                "target": p["expected"], "predicted": p["predicted"],
+                "wrong": p["expected"] != p["predicted"],
+            })
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows)
+    out: dict[str, pd.DataFrame] = {}
+    frame = frame.iloc[_order(frame["scenario"]).argsort(kind="stable")]
+    for scenario, group in frame.groupby("scenario", sort=False):
+        rates = group.pivot_table(index="target", columns="backend", values="wrong", aggfunc="mean")
+        wrong = group[group["wrong"]]
+        if wrong.empty:
+            continue
+        rates = rates.loc[sorted(set(wrong["target"]))]
+        top = wrong.groupby("target")["predicted"].agg(lambda s: _top_mistake(Counter(s)))
+        table = (100.0 * rates).rename(columns=lambda b: f"{b} error %")
+        table["most common wrong prediction"] = top
+        out[str(scenario)] = table.reset_index().rename(columns={"target": "target letter"})
+    return out
+
+
+def _top_mistake(counts: Counter) -> str:
+    letter, n = counts.most_common(1)[0]
+    return f"{letter} ({n}×)"
+
+
+def probe_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per scenario × backend summarising each probe across seeds."""
+    rows = []
+    for r in records:
+        if r["status"] != "ok":
+            continue
+        for name, result in (r.get("probes") or {}).items():
+            rows.append({"scenario": scenario_label(r), "backend": backend_label(r), "probe": name,
+                         **_probe_values(name, result)})
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    return frame.groupby(["scenario", "backend", "probe"], sort=False).agg(
+        n=("value", "size"), mean=("value", "mean"),
+        example=("example", lambda s: Counter(s).most_common(1)[0][0]),
+    ).reset_index()
+
+
+def _probe_values(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A numeric value to average and a typical output to show, per probe."""
+    if name == "cold_start_K":
+        return {"value": 100.0 * result["first_is_B"], "example": result["letters"]}
+    if name == "generate_from_A":
+        return {"value": 100.0 * result["share_correct"], "example": result["generated"]}
+    if name == "reset_each_sample":
+        return {"value": 100.0 * result["accuracy"], "example": result["predicted"]}
+    return {"value": 100.0 * result["share_correct"], "example": ""}

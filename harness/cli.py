@@ -1,0 +1,182 @@
+"""`python -m harness`: list scenarios and backends, run the benchmark, render reports."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from backends import backend_names, distribution_versions, get_entry, installed_backends, is_installed
+from harness.machine import PROJECT_ROOT, cpu_count
+from harness.plan import RunRequest, plan_jobs, updates_per_seed
+from harness.records import new_run_id
+from scenarios import ENCODINGS, SCENARIOS, ResolvedScenario, ScenarioOptions
+
+DEFAULT_SEEDS = 10
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit code 2, nothing written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive integer (≥ 1)")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0 or value >= 2**31:
+        raise argparse.ArgumentTypeError(f"{value} must be an integer in 0..2147483647")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="scenarios and backends")
+    run = sub.add_parser("run", help="train scenarios × backends × seeds, write results and report")
+    which = run.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every scenario (the default)")
+    which.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS),
+                       metavar="ID", help=f"one or more of: {', '.join(SCENARIOS)}")
+    run.add_argument("--backend", nargs="+", action="extend", choices=backend_names(),
+                     metavar="NAME", help=f"one or more of: {', '.join(backend_names())} "
+                     "(default: every installed one)")
+    seeds = run.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=_positive, metavar="N", help=f"seeds 0..N-1 (default {DEFAULT_SEEDS})")
+    seeds.add_argument("--seed", type=_non_negative, nargs="+", action="extend", metavar="S",
+                       help="explicit seeds")
+    run.add_argument("--epochs", type=_positive, help="override every scenario's epochs")
+    run.add_argument("--quick", action="store_true",
+                     help="smoke profile: 2 seeds, epochs cut to ~2,500 updates per seed")
+    run.add_argument("--workers", type=_positive, default=None,
+                     help="parallel worker processes (default: the cores)")
+    run.add_argument("--encoding", choices=ENCODINGS, default="zero_based",
+                     help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
+    run.add_argument("--data-seed", type=_non_negative, default=7, help="seed of the variable_length data")
+    run.add_argument("--out", type=Path, help="output folder (default: a new folder under reports/)")
+    report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
+    report.add_argument("dir", type=Path, metavar="DIR")
+    return parser
+
+
+def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest:
+    backends = tuple(dict.fromkeys(args.backend or installed_backends()))
+    if not backends:
+        raise UsageError("no backend is installed; install one: pip install -e '.[torch]' or '.[keras]'")
+    for name in backends:
+        if not is_installed(name):
+            raise UsageError(
+                f"backend {name!r} is not installed; install it: pip install -e '.[{get_entry(name).extra}]'"
+                f" (installed: {', '.join(installed_backends()) or 'none'})"
+            )
+    if args.seed:
+        seeds = tuple(dict.fromkeys(args.seed))
+    else:
+        seeds = tuple(range(args.seeds or (2 if args.quick else DEFAULT_SEEDS)))
+    cores = cpu_count()
+    return RunRequest(
+        scenarios=tuple(dict.fromkeys(args.scenario or SCENARIOS)),
+        backends=backends,
+        seeds=seeds,
+        options=ScenarioOptions(encoding=args.encoding, data_seed=args.data_seed, epochs=args.epochs),
+        quick=args.quick,
+        workers=args.workers or cores,
+        cores=cores,
+        command=command,
+        run_started=started,
+    )
+
+
+def _out_dir(args: argparse.Namespace, run_id: str) -> Path:
+    out = args.out or PROJECT_ROOT / "reports" / f"run-{run_id}"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder; choose a folder path")
+    return out
+
+
+def cmd_list() -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    scenarios = Table(title="Scenarios")
+    for column in ("id", "title", "tutorial accuracy %", "epochs", "updates per seed"):
+        scenarios.add_column(column)
+    for spec in SCENARIOS.values():
+        updates = updates_per_seed(ResolvedScenario(spec))
+        scenarios.add_row(spec.id, spec.title, f"{spec.tutorial_accuracy:.2f}", str(spec.epochs),
+                          f"{updates:,}")
+    backends = Table(title="Backends")
+    for column in ("name", "installed", "versions", "install with"):
+        backends.add_column(column)
+    for name in backend_names():
+        versions = ", ".join(f"{k} {v}" for k, v in distribution_versions(name).items() if v)
+        backends.add_row(name, "yes" if is_installed(name) else "no", versions or "—",
+                         escape(f"pip install -e '.[{get_entry(name).extra}]'"))
+    console = Console()
+    console.print(scenarios)
+    console.print(backends)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+    from harness.progress import run_with_progress
+
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    command = "python -m harness " + shlex.join(argv)
+    request = _request(args, command, started)
+    run_id = new_run_id()
+    out = _out_dir(args, run_id)
+    jobs = plan_jobs(request, run_id)
+    return run_with_progress(jobs, request, out)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import write_report
+    from harness.store import results_path
+
+    results = results_path(args.dir)
+    if not args.dir.is_dir():
+        raise UsageError(f"{args.dir} is not a folder; pass the folder that holds {results.name}")
+    if not results.is_file():
+        raise UsageError(f"{results} does not exist; pass a folder written by 'python -m harness run'")
+    path, warnings = write_report(args.dir)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "run":
+            return cmd_run(args, argv)
+        return cmd_report(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; records written so far are kept", file=sys.stderr)
+        return 130

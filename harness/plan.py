@@ -1,0 +1,116 @@
+"""Turn a request (scenarios × backends × seeds × options) into worker jobs.
+
+A job is one (scenario, options, backend) with a chunk of seeds: a worker
+process imports its framework once per job, and long scenarios are split into
+several chunks so every worker stays busy. Jobs run longest first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from scenarios import ResolvedScenario, ScenarioOptions, get_scenario
+
+QUICK_SEEDS = 2
+QUICK_UPDATES_PER_SEED = 2500  # the quick profile's budget per seed and scenario
+# Rough relative cost of one update, used only to order and split jobs.
+BACKEND_COST = {"keras": 4.0, "torch": 1.0}
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: int
+    scenario: ResolvedScenario
+    backend: str
+    seeds: tuple[int, ...]
+    profile: str
+    run_id: str
+    threads: int
+    execution: str = "idiomatic"
+    deterministic: bool = True
+    command: str | None = None
+    run_started: str | None = None
+
+    @property
+    def updates_per_seed(self) -> int:
+        return updates_per_seed(self.scenario)
+
+    @property
+    def cost(self) -> float:
+        return self.updates_per_seed * len(self.seeds) * BACKEND_COST.get(self.backend, 1.0)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    scenarios: tuple[str, ...]
+    backends: tuple[str, ...]
+    seeds: tuple[int, ...]
+    options: ScenarioOptions = field(default_factory=ScenarioOptions)
+    quick: bool = False
+    workers: int = 1
+    cores: int = 1
+    execution: str = "idiomatic"
+    command: str | None = None
+    run_started: str | None = None
+
+
+def batch_size(scenario: ResolvedScenario, n_samples: int) -> int:
+    return scenario.spec.batch_size or n_samples
+
+
+def n_samples(scenario: ResolvedScenario) -> int:
+    spec = scenario.spec
+    return spec.n_samples if spec.data == "variable_length" else 26 - spec.window
+
+
+def updates_per_epoch(scenario: ResolvedScenario) -> int:
+    n = n_samples(scenario)
+    return math.ceil(n / batch_size(scenario, n))
+
+
+def updates_per_seed(scenario: ResolvedScenario) -> int:
+    return updates_per_epoch(scenario) * scenario.epochs
+
+
+def quick_epochs(scenario: ResolvedScenario) -> int:
+    """Epochs that keep one seed near the quick budget (at least 2, at most the tutorial's)."""
+    per_epoch = updates_per_epoch(scenario)
+    return max(2, min(scenario.spec.epochs, QUICK_UPDATES_PER_SEED // per_epoch))
+
+
+def profile_name(request: RunRequest) -> str:
+    if request.quick:
+        return "quick"
+    return "custom" if request.options.epochs is not None else "full"
+
+
+def resolve(request: RunRequest, scenario_id: str) -> ResolvedScenario:
+    scenario = ResolvedScenario(get_scenario(scenario_id), request.options)
+    if request.quick and request.options.epochs is None:
+        scenario = scenario.with_epochs(quick_epochs(scenario))
+    return scenario
+
+
+def _chunks(seeds: tuple[int, ...], count: int) -> list[tuple[int, ...]]:
+    size = math.ceil(len(seeds) / count)
+    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
+
+
+def plan_jobs(request: RunRequest, run_id: str) -> list[Job]:
+    """One job per (scenario, backend), split into seed chunks when it dominates the run."""
+    threads = max(1, request.cores // max(1, request.workers))
+    whole = [
+        Job(0, resolve(request, sid), backend, request.seeds, profile_name(request), run_id,
+            threads, request.execution, command=request.command,
+            run_started=request.run_started)
+        for sid in request.scenarios
+        for backend in request.backends
+    ]
+    share = sum(job.cost for job in whole) / max(1, 2 * request.workers)
+    jobs: list[Job] = []
+    for job in whole:
+        pieces = min(len(job.seeds), max(1, math.ceil(job.cost / share))) if share else 1
+        jobs.extend(replace(job, seeds=chunk) for chunk in _chunks(job.seeds, pieces))
+    jobs.sort(key=lambda job: job.cost, reverse=True)
+    return [replace(job, job_id=i) for i, job in enumerate(jobs)]

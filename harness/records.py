@@ -1,0 +1,89 @@
+"""The one result-record schema: a flat JSON object per (scenario, options, backend, seed).
+
+Every stage after training (store, aggregate, report) reads only these records,
+so everything needed to trust or rerun a number lives in the record itself.
+Load them with: ``pandas.read_json("DIR/results.jsonl", lines=True)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "failed")
+
+
+@dataclass
+class ResultRecord:
+    """One trained seed (or one seed that failed to train)."""
+
+    run_id: str
+    scenario: str
+    options: dict[str, Any]
+    spec_hash: str
+    spec: dict[str, Any]
+    profile: str  # "full", "quick" or "custom"
+    epochs: int
+    backend: str
+    execution: str
+    framework_versions: dict[str, str | None]
+    runtime: dict[str, Any]  # threads, determinism flags and other knobs actually set
+    seed: int
+    seed_streams: dict[str, int]
+    status: str
+    error: str | None = None
+    traceback: str | None = None
+    accuracy: float | None = None
+    patterns: list[dict[str, str]] = field(default_factory=list)
+    epoch_loss: list[float] = field(default_factory=list)
+    epoch_accuracy: list[float] = field(default_factory=list)
+    train_seconds: float | None = None
+    first_epoch_seconds: float | None = None
+    updates: int | None = None
+    us_per_update: float | None = None
+    probes: dict[str, Any] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None
+    command: str | None = None
+    run_started: str | None = None
+    timestamp: str = field(default_factory=lambda: now_iso())
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RecordError(ValueError):
+    """A stored line that is not a record this version can read."""
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def validate_record(raw: Any) -> dict[str, Any]:
+    """Check a decoded JSON line against the schema; returns it unchanged when valid."""
+    if not isinstance(raw, dict):
+        raise RecordError("not a JSON object")
+    version = raw.get("schema_version")
+    if not isinstance(version, int):
+        raise RecordError("no schema_version")
+    if version > SCHEMA_VERSION:
+        raise RecordError(
+            f"schema_version {version} is newer than this harness reads ({SCHEMA_VERSION}); "
+            "upgrade alphabet-bench"
+        )
+    missing = sorted(k for k in ResultRecord.__dataclass_fields__ if k not in raw)
+    if missing:
+        raise RecordError(f"missing fields: {', '.join(missing)}")
+    if raw["status"] not in STATUSES:
+        raise RecordError(f"status {raw['status']!r} is not one of {', '.join(STATUSES)}")
+    return raw

@@ -1,0 +1,135 @@
+"""Render `report.md` from stored records alone: no training, no framework imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness import aggregate
+from harness.store import load_records, results_path
+
+REPORT_FILE = "report.md"
+PROBE_MEANING = {
+    "generate_from_A": "reset, feed A, feed predictions back 25 steps: % of B…Z generated right",
+    "cold_start_K": "reset, feed K, feed back 5 steps: % of seeds whose first letter is B "
+    "(the model replays the alphabet from its start, as in the tutorial)",
+    "random_patterns": "20 random training patterns predicted one at a time: % right",
+    "reset_each_sample": "stateful model scored with a reset before every sample: % right "
+    "(compare with the carried-state accuracy)",
+}
+
+
+def _md(frame: pd.DataFrame, floatfmt: str = ".2f") -> str:
+    return frame.to_markdown(index=False, floatfmt=floatfmt) if not frame.empty else "_no data_"
+
+
+def _wall_time(records: list[dict[str, Any]]) -> str:
+    """Per run: last record written minus the run's start (both stored in every record)."""
+    spans = []
+    for run_id in sorted({r["run_id"] for r in records}):
+        mine = [r for r in records if r["run_id"] == run_id]
+        starts = [r["run_started"] for r in mine if r.get("run_started")]
+        if starts:
+            span = pd.Timestamp(max(r["timestamp"] for r in mine)) - pd.Timestamp(min(starts))
+            spans.append(f"{run_id}: {dt.timedelta(seconds=round(span.total_seconds()))}")
+    return "; ".join(spans) or "unknown"
+
+
+def header_section(records: list[dict[str, Any]]) -> str:
+    first = records[0]
+    versions: dict[str, str] = {}
+    for r in records:
+        versions.update({k: v for k, v in (r.get("framework_versions") or {}).items() if v})
+    rows = [
+        ("command", "; ".join(sorted({f"`{r['command']}`" for r in records if r.get("command")})) or "—"),
+        ("run id(s)", ", ".join(sorted({r["run_id"] for r in records}))),
+        ("profile", ", ".join(sorted({str(r.get("profile")) for r in records}))),
+        ("seeds", ", ".join(str(s) for s in sorted({r["seed"] for r in records}))),
+        ("data seed", ", ".join(sorted({str((r.get("options") or {}).get("data_seed")) for r in records}))),
+        ("frameworks", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
+        ("python", first["machine"].get("python", "?")),
+        ("machine", f"{first['machine'].get('cpu', '?')}, {first['machine'].get('cores', '?')} cores"),
+        ("git commit", first.get("git_commit") or "unknown"),
+        ("started", min((r.get("run_started") or r["timestamp"]) for r in records)),
+        ("wall time", _wall_time(records)),
+    ]
+    by_backend: dict[str, dict[str, str]] = {}
+    for r in records:
+        for key, value in (r.get("runtime") or {}).items():
+            by_backend.setdefault(r["backend"], {})[key] = str(value)
+    knobs = pd.DataFrame(by_backend).fillna("—").rename_axis("knob").reset_index()
+    return ("## Run\n\n" + _md(pd.DataFrame(rows, columns=["", "value"]))
+            + "\n\nRuntime knobs per backend (threads, determinism):\n\n" + _md(knobs))
+
+
+def accuracy_section(frame: pd.DataFrame) -> str:
+    table = aggregate.accuracy_table(frame)
+    text = (
+        "## Accuracy\n\nShare of the scenario's own training patterns predicted right (%), "
+        "across seeds, beside the tutorial's single run.\n\n"
+    )
+    return text + _md(table)
+
+
+def timing_section(frame: pd.DataFrame) -> str:
+    table = aggregate.timing_table(frame)
+    text = (
+        "## Training time\n\nMedian per seed. `median_train_s` is the training loop only; "
+        "`first_epoch_s` includes tracing/compilation.\n\n"
+    )
+    return text + _md(table, floatfmt=".3g")
+
+
+def letters_section(records: list[dict[str, Any]]) -> str:
+    tables = aggregate.letter_errors(records)
+    parts = ["## Per-letter errors\n\nFor each scenario, the target letters any backend gets "
+             "wrong in any seed: error rate across seeds, and the most common wrong prediction."]
+    for scenario, table in tables.items():
+        parts.append(f"### {scenario}\n\n" + _md(table, floatfmt=".0f"))
+    if not tables:
+        parts.append("_no errors in any seed_")
+    return "\n\n".join(parts)
+
+
+def probes_section(records: list[dict[str, Any]]) -> str:
+    table = aggregate.probe_table(records)
+    meaning = "\n".join(f"- `{name}`: {text}" for name, text in PROBE_MEANING.items())
+    return "## Probes\n\n" + meaning + "\n\n" + _md(table.rename(columns={"mean": "mean %"}))
+
+
+def failures_section(records: list[dict[str, Any]]) -> str:
+    failed = [r for r in records if r["status"] != "ok"]
+    if not failed:
+        return ""
+    rows = [(aggregate.scenario_label(r), r["backend"], r["seed"], r.get("error")) for r in failed]
+    table = pd.DataFrame(rows, columns=["scenario", "backend", "seed", "error"])
+    return "## Failures\n\n" + _md(table)
+
+
+def render(records: list[dict[str, Any]], warnings: list[str] | None = None) -> str:
+    if not records:
+        return "# alphabet-bench report\n\n_no records_\n"
+    frame = aggregate.to_frame(records)
+    sections = [
+        "# alphabet-bench report",
+        header_section(records),
+        accuracy_section(frame),
+        timing_section(frame),
+        letters_section(records),
+        probes_section(records),
+        failures_section(records),
+    ]
+    if warnings:
+        sections.append("## Warnings\n\n" + "\n".join(f"- {w}" for w in warnings))
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def write_report(out_dir: Path) -> tuple[Path, list[str]]:
+    """Render DIR/report.md from DIR/results.jsonl; returns its path and load warnings."""
+    loaded = load_records(results_path(out_dir))
+    path = Path(out_dir) / REPORT_FILE
+    path.write_text(render(loaded.records, loaded.warnings), encoding="utf-8")
+    return path, loaded.warnings

@@ -1,0 +1,48 @@
+"""Append-only JSON-lines store: one complete line per record, flushed to disk at once."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.records import RecordError, validate_record
+
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass
+class LoadedRecords:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def results_path(out_dir: Path) -> Path:
+    return Path(out_dir) / RESULTS_FILE
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Write one record as one line, flushed and fsynced, so a crash loses at most this line."""
+    line = json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load_records(path: Path) -> LoadedRecords:
+    """Read every valid record; a torn or foreign line becomes a warning naming the line."""
+    loaded = LoadedRecords()
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                loaded.records.append(validate_record(json.loads(line)))
+            except json.JSONDecodeError:
+                loaded.warnings.append(f"{path}:{number}: not valid JSON (torn or garbage line), skipped")
+            except RecordError as exc:
+                loaded.warnings.append(f"{path}:{number}: {exc}, skipped")
+    return loaded

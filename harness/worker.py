@@ -1,0 +1,136 @@
+"""What runs inside one worker process: train a job's seeds, evaluate, emit records.
+
+A worker owns exactly one framework. Thread limits go into the environment
+before the backend (and so its framework) is imported.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import traceback
+from dataclasses import asdict
+from typing import Any
+
+from harness.plan import Job
+from harness.records import ResultRecord
+
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+PROGRESS_INTERVAL_S = 0.25
+
+
+def record_for(job: Job, seed: int, **fields: Any) -> ResultRecord:
+    """The record skeleton every outcome of a (job, seed) shares; fields fill in the rest."""
+    from backends import distribution_versions
+    from harness.machine import git_commit, machine_info
+    from harness.seeds import seed_streams
+
+    base: dict[str, Any] = {
+        "run_id": job.run_id,
+        "scenario": job.scenario.spec.id,
+        "options": job.scenario.options.as_dict(),
+        "spec_hash": job.scenario.spec_hash(),
+        "spec": asdict(job.scenario.spec),
+        "profile": job.profile,
+        "epochs": job.scenario.epochs,
+        "backend": job.backend,
+        "execution": job.execution,
+        "framework_versions": distribution_versions(job.backend),
+        "runtime": {"threads": job.threads, "deterministic": job.deterministic},
+        "seed": seed,
+        "seed_streams": seed_streams(seed),
+        "machine": machine_info(),
+        "git_commit": git_commit(),
+        "command": job.command,
+        "run_started": job.run_started,
+    }
+    base.update(fields)
+    return ResultRecord(**base)
+
+
+def failed_record(job: Job, seed: int, error: str) -> dict[str, Any]:
+    return record_for(job, seed, status="failed", error=error).to_dict()
+
+
+class _Throttle:
+    """Batches progress ticks so a 5000-epoch job does not flood the queue."""
+
+    def __init__(self, queue: Any, job_id: int) -> None:
+        self.queue, self.job_id, self.pending, self.last = queue, job_id, 0, time.monotonic()
+
+    def __call__(self, updates: int) -> None:
+        self.pending += updates
+        if time.monotonic() - self.last >= PROGRESS_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.queue.put(("progress", self.job_id, self.pending))
+        self.pending, self.last = 0, time.monotonic()
+
+
+def _redirect_output(log_path: str | None) -> None:
+    """Send the framework's own chatter (C++ logs, warnings) to the job's log file."""
+    if log_path is None:
+        return
+    handle = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    os.dup2(handle.fileno(), 1)
+    os.dup2(handle.fileno(), 2)
+
+
+def run_job(job: Job, queue: Any, log_path: str | None = None) -> None:
+    """Process entry point: emits ('record', job_id, dict) per seed, then ('done', job_id)."""
+    _redirect_output(log_path)
+    for name in THREAD_ENV:
+        os.environ[name] = str(job.threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any framework import
+    done: set[int] = set()
+    try:
+        _train_and_emit(job, queue, done)
+    except BaseException as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        detail = traceback.format_exc(limit=8)
+        for seed in job.seeds:
+            if seed not in done:
+                record = failed_record(job, seed, reason)
+                record["traceback"] = detail
+                queue.put(("record", job.job_id, record))
+    queue.put(("done", job.job_id))
+
+
+def _train_and_emit(job: Job, queue: Any, done: set[int]) -> None:
+    from backends import RuntimeConfig, load_backend
+    from harness.evaluate import evaluate
+    from harness.seeds import make_plan, probe_rng
+    from scenarios import build_data
+
+    backend = load_backend(job.backend)
+    knobs = backend.setup(RuntimeConfig(job.threads, job.deterministic, job.execution))
+    versions = backend.versions()
+    data = build_data(job.scenario)
+    spec = job.scenario.spec
+    plans = [make_plan(s, data.n_samples, job.scenario.epochs, spec.shuffle) for s in job.seeds]
+    progress = _Throttle(queue, job.job_id)
+    for trained in backend.train(job.scenario, data, plans, progress):
+        progress.flush()
+        result = evaluate(spec, data, trained.predictor, probe_rng(trained.seed))
+        finite = all(math.isfinite(v) for v in trained.epoch_loss)
+        record = record_for(
+            job, trained.seed,
+            status="ok" if finite else "failed",
+            error=None if finite else "loss became NaN or infinite",
+            framework_versions=versions,
+            runtime={**knobs, "threads": job.threads, "deterministic": job.deterministic},
+            accuracy=result.accuracy,
+            patterns=result.patterns,
+            epoch_loss=[float(v) for v in trained.epoch_loss],
+            epoch_accuracy=[float(v) for v in trained.epoch_accuracy],
+            train_seconds=trained.train_seconds,
+            first_epoch_seconds=trained.first_epoch_seconds,
+            updates=trained.updates,
+            us_per_update=1e6 * trained.train_seconds / max(1, trained.updates),
+            probes={**result.probes, **trained.extra},
+        )
+        queue.put(("record", job.job_id, record.to_dict()))
+        done.add(trained.seed)
