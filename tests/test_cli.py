@@ -1,0 +1,73 @@
+"""CLI: bad input is one line and exit 2 with nothing written; list and report work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from harness.cli import main
+from harness.store import append_record, results_path
+from tests.fakes import make_record
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--scenario", "nope"], "one_char"),
+        (["run", "--backend", "jax"], "keras"),
+        (["run", "--seeds", "0"], "positive"),
+        (["run", "--seeds", "-3"], "positive"),
+        (["run", "--epochs", "0"], "positive"),
+        (["run", "--epochs", "many"], "not an integer"),
+        (["run", "--workers", "0"], "positive"),
+        (["run", "--seed", "-1"], "0..2147483647"),
+        (["run", "--encoding", "two_based"], "zero_based"),
+        (["run", "--all", "--scenario", "one_char"], "not allowed"),
+        (["bogus"], "list"),
+        ([], "required"),
+    ],
+)
+def test_bad_run_arguments_exit_2_with_one_line(tmp_path, capsys, args, expected):
+    out = tmp_path / "out"
+    code = main([*args, "--out", str(out)] if args and args[0] == "run" else args)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert expected in err
+    assert not out.exists()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert main(["run", "--scenario", "one_char", "--out", str(target)]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert target.read_text() == "x"
+
+
+def test_report_on_missing_folder_is_refused(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 2
+    assert "results.jsonl does not exist" in capsys.readouterr().err
+
+
+def test_report_renders_from_records_alone(tmp_path):
+    append_record(results_path(tmp_path), make_record())
+    result = run_cli("report", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "## Accuracy" in (tmp_path / "report.md").read_text()
+
+
+def test_list_shows_scenarios_and_backends():
+    result = run_cli("list")
+    assert result.returncode == 0, result.stderr
+    for word in ("one_char", "variable_length", "98.90", "500,000", "keras", "torch"):
+        assert word in result.stdout
+    assert "Traceback" not in result.stderr

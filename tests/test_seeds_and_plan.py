@@ -1,0 +1,64 @@
+"""Seed streams and job planning."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.plan import RunRequest, plan_jobs, quick_epochs, updates_per_seed
+from harness.seeds import epoch_orders, make_plan, seed_streams
+from scenarios import ResolvedScenario, get_scenario, scenario_ids
+
+
+def test_streams_are_distinct_and_stable():
+    streams = seed_streams(3)
+    assert len(set(streams.values())) == 3
+    assert streams == seed_streams(3) and streams != seed_streams(4)
+
+
+def test_orders_are_permutations_reproducible_per_seed():
+    orders = epoch_orders(1, 25, 4, shuffle=True)
+    assert orders.shape == (4, 25)
+    assert all(sorted(row) == list(range(25)) for row in orders)
+    assert not np.array_equal(orders[0], orders[1])
+    assert np.array_equal(orders, epoch_orders(1, 25, 4, shuffle=True))
+    assert not np.array_equal(orders, epoch_orders(2, 25, 4, shuffle=True))
+
+
+def test_unshuffled_orders_are_identity():
+    orders = epoch_orders(1, 25, 3, shuffle=False)
+    assert (orders == np.arange(25)).all()
+
+
+def test_plan_uses_the_init_stream():
+    plan = make_plan(5, 25, 2, True)
+    assert plan.init_seed == seed_streams(5)["init"] and plan.seed == 5
+
+
+def test_updates_per_seed_matches_the_protocol():
+    assert updates_per_seed(ResolvedScenario(get_scenario("one_char"))) == 12_500
+    assert updates_per_seed(ResolvedScenario(get_scenario("batch_state"))) == 5_000
+    assert updates_per_seed(ResolvedScenario(get_scenario("variable_length"))) == 500_000
+
+
+def test_quick_epochs_cut_but_never_below_two():
+    for sid in scenario_ids():
+        scenario = ResolvedScenario(get_scenario(sid))
+        assert 2 <= quick_epochs(scenario) <= scenario.spec.epochs
+
+
+def test_plan_covers_every_seed_once_and_runs_longest_first():
+    request = RunRequest(tuple(scenario_ids()), ("keras", "torch"), tuple(range(10)), workers=2, cores=2)
+    jobs = plan_jobs(request, "run")
+    covered = sorted((j.scenario.spec.id, j.backend, s) for j in jobs for s in j.seeds)
+    expected = sorted((sid, b, s) for sid in scenario_ids() for b in ("keras", "torch") for s in range(10))
+    assert covered == expected
+    costs = [j.cost for j in jobs]
+    assert costs == sorted(costs, reverse=True)
+    assert jobs[0].scenario.spec.id == "variable_length"
+    assert {j.threads for j in jobs} == {1}
+
+
+def test_quick_profile_is_labelled_and_cut():
+    request = RunRequest(("variable_length",), ("torch",), (0,), quick=True, workers=1, cores=2)
+    (job,) = plan_jobs(request, "run")
+    assert job.profile == "quick" and job.scenario.epochs < 500 and job.threads == 2

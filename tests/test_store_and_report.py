@@ -1,0 +1,104 @@
+"""Record schema, the JSONL store and report rendering on synthetic records."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from harness import aggregate
+from harness.records import SCHEMA_VERSION, RecordError, validate_record
+from harness.report import render, write_report
+from harness.store import append_record, load_records, results_path
+from tests.fakes import make_record
+
+
+def test_record_round_trips_through_the_store(tmp_path):
+    path = results_path(tmp_path)
+    records = [make_record(seed=s) for s in range(3)]
+    for record in records:
+        append_record(path, record)
+    loaded = load_records(path)
+    assert loaded.records == records and loaded.warnings == []
+    assert path.read_text().count("\n") == 3
+
+
+def test_pandas_loads_the_results_with_one_call(tmp_path):
+    path = results_path(tmp_path)
+    for s in range(2):
+        append_record(path, make_record(seed=s))
+    frame = pd.read_json(path, lines=True)
+    assert list(frame["seed"]) == [0, 1] and "accuracy" in frame.columns
+
+
+def test_torn_and_garbage_lines_become_warnings(tmp_path):
+    path = results_path(tmp_path)
+    append_record(path, make_record(seed=0))
+    with open(path, "a") as handle:
+        handle.write("garbage\n")
+        handle.write(json.dumps(make_record(seed=1))[:50])  # torn last line, no newline
+    loaded = load_records(path)
+    assert [r["seed"] for r in loaded.records] == [0]
+    assert len(loaded.warnings) == 2 and ":2:" in loaded.warnings[0] and ":3:" in loaded.warnings[1]
+
+
+def test_newer_schema_is_refused_by_name():
+    record = make_record()
+    record["schema_version"] = SCHEMA_VERSION + 1
+    with pytest.raises(RecordError, match="newer than this harness"):
+        validate_record(record)
+
+
+def test_missing_fields_are_named():
+    record = make_record()
+    del record["accuracy"]
+    with pytest.raises(RecordError, match="accuracy"):
+        validate_record(record)
+
+
+def test_accuracy_table_across_seeds():
+    records = [make_record(seed=0), make_record(seed=1, wrong={"Z": "Y"})]
+    table = aggregate.accuracy_table(aggregate.to_frame(records))
+    row = table.iloc[0]
+    assert row["n"] == 2 and row["min"] == pytest.approx(96.0) and row["max"] == 100.0
+    assert row["mean"] == pytest.approx(98.0) and row["tutorial"] == 84.0
+
+
+def test_letter_errors_name_the_letter_rate_and_mistake():
+    records = [
+        make_record(backend="keras", seed=0, wrong={"Z": "Y"}),
+        make_record(backend="keras", seed=1, wrong={"Z": "Y", "X": "Z"}),
+        make_record(backend="torch", seed=0),
+    ]
+    table = aggregate.letter_errors(records)["one_char"].set_index("target letter")
+    assert list(table.index) == ["X", "Z"]
+    assert table.loc["Z", "keras error %"] == 100.0 and table.loc["Z", "torch error %"] == 0.0
+    assert table.loc["X", "keras error %"] == 50.0
+    assert table.loc["Z", "most common wrong prediction"] == "Y (2×)"
+
+
+def test_report_has_every_section_and_the_tutorial_figure():
+    records = [make_record(backend=b, seed=s) for b in ("keras", "torch") for s in range(2)]
+    records.append(make_record(scenario="stateful", seed=0, probes={
+        "generate_from_A": {"generated": "BCDEFGHIJKLMNOPQRSTUVWXYZ", "share_correct": 1.0},
+        "cold_start_K": {"letters": "BCDEF", "first_is_L": False, "first_is_B": True},
+    }))
+    text = render(records)
+    for heading in ("## Run", "## Accuracy", "## Training time", "## Per-letter errors", "## Probes"):
+        assert heading in text
+    assert "84.00" in text and "`python -m harness run`" in text
+    assert "cold_start_K" in text and "BCDEF" in text
+    assert "0:01:00" in text  # wall time from run_started to the last record
+
+
+def test_report_on_partial_data_shows_failures(tmp_path):
+    path = results_path(tmp_path)
+    append_record(path, make_record(backend="keras"))
+    append_record(path, make_record(backend="torch", status="failed", error="worker exited with code -9"))
+    with open(path, "a") as handle:
+        handle.write("{not json\n")
+    report, warnings = write_report(tmp_path)
+    text = report.read_text()
+    assert "## Failures" in text and "worker exited with code -9" in text
+    assert "## Warnings" in text and len(warnings) == 1
