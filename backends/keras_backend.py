@@ -21,9 +21,17 @@ if TYPE_CHECKING:
 
     from scenarios import AlphabetData, ResolvedScenario
 
+# Execution modes this backend implements; anything else must not be silently mislabelled.
+EXECUTIONS = ("idiomatic",)
+
 
 def _import() -> tuple[Any, Any]:
-    """Import (tensorflow, keras) with quiet logs and the TensorFlow Keras backend."""
+    """Import (tensorflow, keras) with quiet logs and the TensorFlow Keras backend.
+
+    The Python "tensorflow" logger is set to ERROR too: every seed builds a new model,
+    whose first `fit`/`predict_on_batch` traces anew, and TensorFlow would warn about
+    "excessive retracing" once per seed after the fifth.
+    """
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
@@ -33,6 +41,7 @@ def _import() -> tuple[Any, Any]:
         raise RuntimeError(
             f"the keras backend needs KERAS_BACKEND=tensorflow, got {keras.backend.backend()!r}"
         )
+    tf.get_logger().setLevel("ERROR")
     return tf, keras
 
 
@@ -43,6 +52,7 @@ def _epoch_logger(progress: ProgressFn, updates_per_epoch: int) -> Any:
     class EpochLog(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
+            self.start = 0.0  # set by the caller right before training starts
             self.loss: list[float] = []
             self.accuracy: list[float] = []
             self.stamps: list[float] = []
@@ -99,17 +109,28 @@ class KerasBackend(Backend):
     name = "keras"
 
     def setup(self, config: RuntimeConfig) -> dict:
-        """Set threads and determinism; must run before TensorFlow creates its context."""
+        """Set threads and determinism; must run before TensorFlow creates its context.
+
+        Thread counts cannot change once TensorFlow has run an op (setting the same
+        value again is fine), so a second call with other threads raises RuntimeError.
+        """
+        if config.execution not in EXECUTIONS:
+            raise ValueError(
+                f"keras backend: unsupported execution {config.execution!r}; "
+                f"valid choices: {', '.join(EXECUTIONS)}"
+            )
         tf, keras = _import()
-        tf.config.threading.set_intra_op_parallelism_threads(config.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        threading = tf.config.threading
+        threading.set_intra_op_parallelism_threads(config.threads)
+        threading.set_inter_op_parallelism_threads(1)
         if config.deterministic:
             tf.config.experimental.enable_op_determinism()
         return {
             "keras_backend": keras.backend.backend(),
             "tf_cpp_min_log_level": os.environ["TF_CPP_MIN_LOG_LEVEL"],
-            "intra_op_threads": config.threads,
-            "inter_op_threads": 1,
+            "tf_python_log_level": "ERROR",
+            "intra_op_threads": threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": threading.get_inter_op_parallelism_threads(),
             "op_determinism": bool(config.deterministic),
             "execution": config.execution,
         }

@@ -44,6 +44,12 @@ def _train(backend, scenario, data, plans, progress=lambda n: None):
     return list(backend.train(scenario, data, plans, progress))
 
 
+def test_setup_is_repeatable_and_rejects_unknown_execution(backend):
+    assert backend.setup(RuntimeConfig(threads=1))["intra_op_threads"] == 1
+    with pytest.raises(ValueError, match="unsupported execution"):
+        backend.setup(RuntimeConfig(threads=1, execution="compiled"))
+
+
 def test_versions(backend):
     versions = backend.versions()
     assert versions["keras"].startswith("3.") and versions["tensorflow"]
