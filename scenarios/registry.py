@@ -11,7 +11,7 @@ _SCENARIOS: tuple[ScenarioSpec, ...] = (
         section="Naive LSTM for Learning One-Char to One-Char Mapping",
         data="window", timesteps=1, features=1, window=1,
         units=32, batch_size=1, epochs=500, shuffle=True, stateful=False,
-        tutorial_accuracy=84.00,
+        tutorial_accuracy=84.00, notebook_accuracy=80.00,
     ),
     ScenarioSpec(
         id="feature_window",
@@ -19,7 +19,7 @@ _SCENARIOS: tuple[ScenarioSpec, ...] = (
         section="Naive LSTM for a Three-Char Feature Window to One-Char Mapping",
         data="window", timesteps=1, features=3, window=3,
         units=32, batch_size=1, epochs=500, shuffle=True, stateful=False,
-        tutorial_accuracy=86.96,
+        tutorial_accuracy=86.96, notebook_accuracy=78.26,
     ),
     ScenarioSpec(
         id="timestep_window",
@@ -27,7 +27,7 @@ _SCENARIOS: tuple[ScenarioSpec, ...] = (
         section="Naive LSTM for a Three-Char Time Step Window to One-Char Mapping",
         data="window", timesteps=3, features=1, window=3,
         units=32, batch_size=1, epochs=500, shuffle=True, stateful=False,
-        tutorial_accuracy=100.00,
+        tutorial_accuracy=100.00, notebook_accuracy=95.65,
     ),
     ScenarioSpec(
         id="batch_state",

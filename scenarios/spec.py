@@ -33,6 +33,7 @@ class ScenarioSpec:
     shuffle: bool
     stateful: bool
     tutorial_accuracy: float  # percent, as printed by the tutorial
+    notebook_accuracy: float | None = None  # percent, the seed notebook's single run
     probes: tuple[str, ...] = ()
     window: int = 1  # letters per input for window data
     n_samples: int = 0  # variable_length only

@@ -1,0 +1,266 @@
+"""Records → PNG figures for the report. Reads stored records only; never trains or imports a framework.
+
+Figures use `matplotlib.figure.Figure` directly (no pyplot), so repeated calls share no global
+state, and each figure is skipped, not raised, when its data is missing: a report must still render.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from harness.aggregate import backend_label, scenario_label
+from scenarios import ALPHABET, scenario_ids
+
+log = logging.getLogger(__name__)
+
+WIDTH_IN = 10.0
+DPI = 110
+FONT_PT = 10
+# Okabe–Ito: distinguishable with the common colour-vision deficiencies.
+KNOWN_COLOURS = {"keras": "#0072B2", "torch": "#E69F00"}
+EXTRA_COLOURS = ("#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
+HEATMAP_CMAP = "viridis"
+MISSING_GREY = "#d9d9d9"
+
+
+def _ok(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r.get("status") == "ok"]
+
+
+def _scenario_key(label: str) -> tuple[int, str]:
+    """Registry order, option variants right after their base scenario (as aggregate sorts)."""
+    ids = scenario_ids()
+    base = label.split("[")[0]
+    return (ids.index(base) if base in ids else len(ids), label)
+
+
+def _scenarios(records: list[dict[str, Any]]) -> list[str]:
+    return sorted({scenario_label(r) for r in records}, key=_scenario_key)
+
+
+def _backends(records: list[dict[str, Any]]) -> list[str]:
+    """Keras first, torch second, anything else alphabetically: stable colours and panel order."""
+    rank = {"keras": 0, "torch": 1}
+    return sorted({backend_label(r) for r in records}, key=lambda b: (rank.get(b, 2), b))
+
+
+def _colours(backends: list[str]) -> dict[str, str]:
+    spare = iter(EXTRA_COLOURS * (1 + len(backends) // len(EXTRA_COLOURS)))
+    return {b: KNOWN_COLOURS.get(b) or next(spare) for b in backends}
+
+
+def _backend_handles(colours: dict[str, str]) -> list[Patch]:
+    """One legend entry per backend, however many boxes, dots or bars carry its colour."""
+    return [Patch(color=c, label=b) for b, c in colours.items()]
+
+
+def letter_error_matrix(records: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    """Per backend: error rate % per target letter (rows) × scenario (columns), all seeds pooled.
+
+    A letter that is never a target in a scenario is NaN, so it reads as "not asked", not "never wrong".
+    Every backend gets the same rows and columns so panels line up.
+    """
+    rows = [
+        {"backend": backend_label(r), "scenario": scenario_label(r), "target": p["expected"],
+         "wrong": 100.0 * (p["expected"] != p["predicted"])}
+        for r in _ok(records) for p in r.get("patterns") or []
+    ]
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows)
+    letters = sorted(set(ALPHABET[1:]) | set(frame["target"]))
+    columns = _scenarios(_ok(records))
+    return {
+        str(backend): group.pivot_table(index="target", columns="scenario", values="wrong", aggfunc="mean")
+        .reindex(index=letters, columns=columns)
+        for backend, group in frame.groupby("backend")
+    }
+
+
+def _plot_letter_errors(fig: Figure, records: list[dict[str, Any]]) -> bool:
+    matrices = letter_error_matrix(records)
+    if not matrices:
+        return False
+    backends = [b for b in _backends(_ok(records)) if b in matrices]
+    axes = fig.subplots(1, len(backends), sharey=True, squeeze=False)[0]
+    cmap = mpl.colormaps[HEATMAP_CMAP].with_extremes(bad=MISSING_GREY)
+    n_cells = sum(matrices[b].shape[1] for b in backends)
+    image = None
+    for ax, backend in zip(axes, backends, strict=True):
+        matrix = matrices[backend]
+        values = matrix.to_numpy(dtype=float)
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=100, aspect="auto",
+                          interpolation="nearest")
+        ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=35, ha="right")
+        ax.set_yticks(range(matrix.shape[0]), matrix.index)
+        n_seeds = len({r["seed"] for r in _ok(records) if backend_label(r) == backend})
+        ax.set_title(f"{backend} ({n_seeds} seed{'s' * (n_seeds != 1)})")
+        ax.set_xlabel("scenario")
+        if n_cells <= 16:  # annotate only where the text fits the cell
+            for (i, j), v in np.ndenumerate(values):
+                if not np.isnan(v) and v > 0:
+                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=9,
+                            color="black" if v > 60 else "white")
+    axes[0].set_ylabel("target letter (to be predicted)")
+    fig.colorbar(image, ax=list(axes), label="error rate (% of predictions, all seeds)", shrink=0.8)
+    fig.suptitle("Which letters each backend gets wrong (grey: not a target in that scenario)")
+    return True
+
+
+def _plot_accuracy(fig: Figure, records: list[dict[str, Any]]) -> bool:
+    good = [r for r in _ok(records) if r.get("accuracy") is not None]
+    if not good:
+        return False
+    scenarios, backends = _scenarios(good), _backends(good)
+    colours = _colours(backends)
+    ax = fig.subplots()
+    rng = np.random.default_rng(0)  # fixed: the same records always give the same picture
+    width = 0.8 / len(backends)
+    all_values: list[float] = []
+    for j, backend in enumerate(backends):
+        for i, scenario in enumerate(scenarios):
+            values = [100.0 * r["accuracy"] for r in good
+                      if scenario_label(r) == scenario and backend_label(r) == backend]
+            if not values:
+                continue
+            x = i - 0.4 + width * (j + 0.5)
+            all_values += values
+            ax.boxplot(values, positions=[x], widths=width * 0.7, showfliers=False, manage_ticks=False,
+                       medianprops={"color": colours[backend], "linewidth": 2},
+                       boxprops={"color": "#444444"}, whiskerprops={"color": "#444444"},
+                       capprops={"color": "#444444"})
+            jitter = rng.uniform(-width * 0.3, width * 0.3, len(values))
+            ax.scatter(x + jitter, values, s=36, color=colours[backend], alpha=0.85, edgecolor="white",
+                       linewidth=0.6, zorder=4)
+    tutorial_label = "tutorial (1 run)"
+    for i, scenario in enumerate(scenarios):
+        spec = next((r.get("spec") or {}) for r in good if scenario_label(r) == scenario)
+        if spec.get("tutorial_accuracy") is not None:
+            all_values.append(spec["tutorial_accuracy"])
+            ax.hlines(spec["tutorial_accuracy"], i - 0.45, i + 0.45, color="black", linewidth=2, zorder=3,
+                      label=tutorial_label)
+            tutorial_label = None
+    low = max(0.0, 10.0 * math.floor((min(all_values) - 3.0) / 10.0))
+    ax.set_ylim(low, 102)
+    ax.set_xticks(range(len(scenarios)), scenarios, rotation=20, ha="right")
+    ax.set_xlim(-0.6, len(scenarios) - 0.4)
+    ax.set(xlabel="scenario", ylabel="accuracy on training patterns (%)",
+           title="Accuracy per seed (dots), spread per backend (boxes), tutorial's single run (black line)")
+    ax.grid(axis="y", alpha=0.3)
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=_backend_handles(colours) + handles, loc="lower left")
+    return True
+
+
+def _padded(curves: list[list[float]]) -> np.ndarray:
+    """Seeds × epochs, NaN-padded: seeds of one scenario label may have run different epoch counts."""
+    out = np.full((len(curves), max(len(c) for c in curves)), np.nan)
+    for k, curve in enumerate(curves):
+        out[k, : len(curve)] = curve
+    return np.clip(out, 1e-8, None)  # a log axis cannot show a loss of exactly 0
+
+
+def _plot_learning_curves(fig: Figure, records: list[dict[str, Any]]) -> bool:
+    good = [r for r in _ok(records) if r.get("epoch_loss")]
+    if not good:
+        return False
+    scenarios, backends = _scenarios(good), _backends(good)
+    colours = _colours(backends)
+    ncols = min(3, len(scenarios))
+    nrows = math.ceil(len(scenarios) / ncols)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, scenario in zip(axes, scenarios, strict=False):
+        for backend in backends:
+            curves = [r["epoch_loss"] for r in good
+                      if scenario_label(r) == scenario and backend_label(r) == backend]
+            if not curves:
+                continue
+            loss = _padded(curves)
+            epochs = np.arange(1, loss.shape[1] + 1)
+            ax.plot(epochs, np.nanmean(loss, axis=0), color=colours[backend], linewidth=1.5,
+                    label=f"{backend} (mean of {len(curves)})")
+            ax.fill_between(epochs, np.nanmin(loss, axis=0), np.nanmax(loss, axis=0),
+                            color=colours[backend], alpha=0.25, linewidth=0)
+        ax.set_yscale("log")
+        ax.set(title=scenario, xlabel="epoch", ylabel="training loss (cross-entropy)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=9)
+    for ax in axes[len(scenarios):]:
+        ax.set_visible(False)
+    fig.suptitle("Training loss per epoch: mean across seeds, band = min–max")
+    return True
+
+
+def _plot_speed(fig: Figure, records: list[dict[str, Any]]) -> bool:
+    good = [r for r in _ok(records) if r.get("us_per_update")]
+    if not good:
+        return False
+    scenarios, backends = _scenarios(good), _backends(good)
+    colours = _colours(backends)
+    ax = fig.subplots()
+    height = 0.8 / len(backends)
+    top, bottom = 0.0, math.inf
+    for j, backend in enumerate(backends):
+        for i, scenario in enumerate(scenarios):
+            values = [r["us_per_update"] for r in good
+                      if scenario_label(r) == scenario and backend_label(r) == backend]
+            if not values:
+                continue
+            median = float(np.median(values))
+            top, bottom = max(top, median), min(bottom, median)
+            y = i - 0.4 + height * (j + 0.5)
+            ax.barh(y, median, height=height * 0.9, color=colours[backend])
+            ax.text(median * 1.08, y, f"{median:,.0f} µs", va="center", fontsize=9)
+    ax.set_xscale("log")
+    # Bars on a log axis start at an arbitrary left edge; a whole decade keeps their lengths honest.
+    ax.set_xlim(10.0 ** math.floor(math.log10(bottom)), top * 6)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_yticks(range(len(scenarios)), scenarios)
+    ax.invert_yaxis()  # registry order top to bottom, like the report's tables
+    ax.set(xlabel="time per weight update (µs, median across seeds, log scale)", ylabel="scenario",
+           title="Training speed: lower is faster")
+    ax.grid(axis="x", alpha=0.3, which="both")
+    ax.legend(handles=_backend_handles(colours), loc="lower right")
+    return True
+
+
+PLOTTERS: dict[str, tuple[Callable[[Figure, list[dict[str, Any]]], bool], float]] = {
+    "letter_errors": (_plot_letter_errors, 8.0),
+    "accuracy": (_plot_accuracy, 5.5),
+    "learning_curves": (_plot_learning_curves, 6.5),
+    "speed": (_plot_speed, 5.0),
+}
+
+
+def write_figures(records: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
+    """Write each figure its data allows as out_dir/KEY.png; returns {key: path} for those written."""
+    written: dict[str, Path] = {}
+    for key, (plot, height) in PLOTTERS.items():
+        if key == "learning_curves":
+            n = len(_scenarios([r for r in _ok(records) if r.get("epoch_loss")]))
+            height = 3.4 * max(1, math.ceil(n / 3)) + 0.6
+        fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
+        try:
+            with mpl.rc_context({"font.size": FONT_PT}):
+                if not plot(fig, records):
+                    continue
+                out_dir.mkdir(parents=True, exist_ok=True)
+                path = out_dir / f"{key}.png"
+                fig.savefig(path, dpi=DPI)
+            written[key] = path
+        except Exception:  # a broken figure must not cost the user the report
+            log.warning("figure %s skipped", key, exc_info=True)
+        finally:
+            fig.clear()
+    return written

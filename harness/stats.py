@@ -1,0 +1,172 @@
+"""Small-sample statistics for per-seed accuracies (n ≈ 3..10, percentages with many ties).
+
+Every function tolerates empty groups, single seeds and all-equal values, returning NaN
+rather than raising, so a report over a partly failed run still renders. Non-finite
+values (failed seeds carry NaN/None) are dropped first. Bootstraps take an explicit seed
+so the same records always render the same report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval; NaN bounds when the data cannot support one (n < 2)."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Difference:
+    """mean(a) - mean(b) with a bootstrap CI, so a gap is shown with its uncertainty."""
+
+    diff: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class MannWhitney:
+    """Rank test result plus the floor on its p-value, since tiny n can never be 'significant'."""
+
+    u: float
+    p_value: float
+    prob_superiority: float
+    min_p_value: float
+
+    def can_reach(self, alpha: float = 0.05) -> bool:
+        """Whether these sample sizes could ever give p <= alpha (False if sizes are 0)."""
+        return not math.isnan(self.min_p_value) and self.min_p_value <= alpha
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Descriptive figures for one group of seeds."""
+
+    n: int
+    mean: float
+    std: float
+    median: float
+    min: float
+    max: float
+    ci_low: float
+    ci_high: float
+
+
+def _clean(values: Iterable[float | None]) -> np.ndarray:
+    """Float array without None/NaN/inf: failed seeds must not poison the figures."""
+    array = np.asarray([np.nan if v is None else v for v in values], dtype=float).ravel()
+    return array[np.isfinite(array)]
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+
+
+def _resampled_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Means of `n_resamples` with-replacement resamples of x, vectorised."""
+    idx = rng.integers(0, x.size, size=(n_resamples, x.size))
+    return x[idx].mean(axis=1)
+
+
+def _percentile_bounds(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+    tail = 100.0 * (1.0 - confidence) / 2.0
+    low, high = np.percentile(samples, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def bootstrap_mean_ci(
+    values: Iterable[float | None],
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> Interval:
+    """Percentile bootstrap CI of the mean; assumes nothing about the shape of the seed spread."""
+    _check_confidence(confidence)
+    x = _clean(values)
+    if x.size < 2:
+        return Interval(math.nan, math.nan)
+    if np.ptp(x) == 0:
+        return Interval(float(x[0]), float(x[0]))
+    rng = np.random.default_rng(seed)
+    return Interval(*_percentile_bounds(_resampled_means(x, n_resamples, rng), confidence))
+
+
+def diff_of_means(
+    a: Iterable[float | None],
+    b: Iterable[float | None],
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> Difference:
+    """mean(a) - mean(b) with a CI from resampling each group independently (unpaired seeds)."""
+    _check_confidence(confidence)
+    x, y = _clean(a), _clean(b)
+    if x.size == 0 or y.size == 0:
+        return Difference(math.nan, math.nan, math.nan)
+    diff = float(x.mean() - y.mean())
+    if x.size < 2 or y.size < 2:
+        return Difference(diff, math.nan, math.nan)
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
+        return Difference(diff, diff, diff)
+    rng = np.random.default_rng(seed)
+    samples = _resampled_means(x, n_resamples, rng) - _resampled_means(y, n_resamples, rng)
+    return Difference(diff, *_percentile_bounds(samples, confidence))
+
+
+def min_p_value(n_a: int, n_b: int) -> float:
+    """Smallest two-sided exact p for these sizes (no ties): 2 / C(n_a + n_b, n_a), capped at 1."""
+    if n_a <= 0 or n_b <= 0:
+        return math.nan
+    return min(1.0, 2.0 / math.comb(n_a + n_b, n_a))
+
+
+def mann_whitney(a: Iterable[float | None], b: Iterable[float | None]) -> MannWhitney:
+    """Two-sided Mann–Whitney U: a rank test, robust to the skewed, tied accuracies of few seeds."""
+    x, y = _clean(a), _clean(b)
+    if x.size == 0 or y.size == 0:
+        return MannWhitney(math.nan, math.nan, math.nan, math.nan)
+    pairs = x.size * y.size
+    floor = min_p_value(x.size, y.size)
+    if np.ptp(np.concatenate([x, y])) == 0:
+        # scipy's normal approximation divides by a zero tie-corrected variance here.
+        return MannWhitney(pairs / 2.0, 1.0, 0.5, floor)
+    result = stats.mannwhitneyu(x, y, alternative="two-sided", method="auto")
+    u = float(result.statistic)
+    return MannWhitney(u, float(result.pvalue), u / pairs, floor)
+
+
+def percentile_of(value: float, values: Iterable[float | None]) -> float:
+    """Where a reference figure (e.g. the tutorial's) falls among the seeds, in percent."""
+    x = _clean(values)
+    if x.size == 0 or not math.isfinite(value):
+        return math.nan
+    return float(stats.percentileofscore(x, value, kind="mean"))
+
+
+def summary(values: Iterable[float | None], seed: int = 0) -> Summary:
+    """The per-group row of a report: location, spread, range and a bootstrap CI of the mean."""
+    x = _clean(values)
+    if x.size == 0:
+        nan = math.nan
+        return Summary(0, nan, nan, nan, nan, nan, nan, nan)
+    ci = bootstrap_mean_ci(x, seed=seed)
+    return Summary(
+        n=int(x.size),
+        mean=float(x.mean()),
+        std=float(x.std(ddof=1)) if x.size >= 2 else math.nan,
+        median=float(np.median(x)),
+        min=float(x.min()),
+        max=float(x.max()),
+        ci_low=ci.low,
+        ci_high=ci.high,
+    )
