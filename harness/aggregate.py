@@ -27,7 +27,7 @@ def backend_label(record: dict[str, Any]) -> str:
     return record["backend"] if execution == "idiomatic" else f"{record['backend']}[{execution}]"
 
 
-def _order(labels: pd.Series) -> pd.Series:
+def scenario_order(labels: pd.Series) -> pd.Series:
     """Sort scenarios in registry order, variants after their base scenario."""
     ids = scenario_ids()
     return labels.map(lambda s: (ids.index(s.split("[")[0]) if s.split("[")[0] in ids else 99, s))
@@ -42,6 +42,7 @@ def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "status": r["status"],
             "accuracy": None if r.get("accuracy") is None else 100.0 * r["accuracy"],
             "tutorial": (r.get("spec") or {}).get("tutorial_accuracy"),
+            "notebook": (r.get("spec") or {}).get("notebook_accuracy"),
             "epochs": r.get("epochs"),
             "profile": r.get("profile"),
             "train_seconds": r.get("train_seconds"),
@@ -55,7 +56,7 @@ def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     if frame.empty:
         return frame
     return frame.sort_values(
-        ["scenario", "backend", "seed"], key=lambda c: _order(c) if c.name == "scenario" else c
+        ["scenario", "backend", "seed"], key=lambda c: scenario_order(c) if c.name == "scenario" else c
     )
 
 
@@ -111,7 +112,7 @@ def letter_errors(records: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
         return {}
     frame = pd.DataFrame(rows)
     out: dict[str, pd.DataFrame] = {}
-    frame = frame.iloc[_order(frame["scenario"]).argsort(kind="stable")]
+    frame = frame.iloc[scenario_order(frame["scenario"]).argsort(kind="stable")]
     for scenario, group in frame.groupby("scenario", sort=False):
         rates = group.pivot_table(index="target", columns="backend", values="wrong", aggfunc="mean")
         wrong = group[group["wrong"]]

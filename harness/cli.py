@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output folder (default: a new folder under reports/)")
     report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
     report.add_argument("dir", type=Path, metavar="DIR")
+    compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
+    compare.add_argument("dir_a", type=Path, metavar="DIR_A")
+    compare.add_argument("dir_b", type=Path, metavar="DIR_B")
+    compare.add_argument("--out", type=Path, help="also write the table to this file")
     return parser
 
 
@@ -149,15 +153,33 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     return run_with_progress(jobs, request, out)
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from harness.report import write_report
+def _results_dir(folder: Path) -> Path:
     from harness.store import results_path
 
-    results = results_path(args.dir)
-    if not args.dir.is_dir():
-        raise UsageError(f"{args.dir} is not a folder; pass the folder that holds {results.name}")
+    results = results_path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; pass the folder that holds {results.name}")
     if not results.is_file():
         raise UsageError(f"{results} does not exist; pass a folder written by 'python -m harness run'")
+    return folder
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.compare import render_comparison
+
+    text = render_comparison(_results_dir(args.dir_a), _results_dir(args.dir_b))
+    if args.out is not None:
+        if args.out.is_dir():
+            raise UsageError(f"--out {args.out} is a folder; pass a file path such as compare.md")
+        args.out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import write_report
+
+    _results_dir(args.dir)
     path, warnings = write_report(args.dir)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -173,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command == "run":
             return cmd_run(args, argv)
+        if args.command == "compare":
+            return cmd_compare(args)
         return cmd_report(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -38,31 +38,23 @@ def _ok(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("status") == "ok"]
 
 
-def _scenario_key(label: str) -> tuple[int, str]:
+def _scenarios(records: list[dict[str, Any]]) -> list[str]:
     """Registry order, option variants right after their base scenario (as aggregate sorts)."""
     ids = scenario_ids()
-    base = label.split("[")[0]
-    return (ids.index(base) if base in ids else len(ids), label)
+    bases = {s: s.split("[")[0] for s in {scenario_label(r) for r in records}}
+    return sorted(bases, key=lambda s: (ids.index(bases[s]) if bases[s] in ids else len(ids), s))
 
 
-def _scenarios(records: list[dict[str, Any]]) -> list[str]:
-    return sorted({scenario_label(r) for r in records}, key=_scenario_key)
-
-
-def _backends(records: list[dict[str, Any]]) -> list[str]:
-    """Keras first, torch second, anything else alphabetically: stable colours and panel order."""
+def _colours(records: list[dict[str, Any]]) -> dict[str, str]:
+    """Backend → colour, keras then torch then the rest alphabetically: stable order across figures."""
     rank = {"keras": 0, "torch": 1}
-    return sorted({backend_label(r) for r in records}, key=lambda b: (rank.get(b, 2), b))
-
-
-def _colours(backends: list[str]) -> dict[str, str]:
+    backends = sorted({backend_label(r) for r in records}, key=lambda b: (rank.get(b, 2), b))
     spare = iter(EXTRA_COLOURS * (1 + len(backends) // len(EXTRA_COLOURS)))
     return {b: KNOWN_COLOURS.get(b) or next(spare) for b in backends}
 
 
-def _backend_handles(colours: dict[str, str]) -> list[Patch]:
-    """One legend entry per backend, however many boxes, dots or bars carry its colour."""
-    return [Patch(color=c, label=b) for b, c in colours.items()]
+def _cell(records: list[dict[str, Any]], scenario: str, backend: str, field: str) -> list[Any]:
+    return [r[field] for r in records if scenario_label(r) == scenario and backend_label(r) == backend]
 
 
 def letter_error_matrix(records: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
@@ -92,7 +84,8 @@ def _plot_letter_errors(fig: Figure, records: list[dict[str, Any]]) -> bool:
     matrices = letter_error_matrix(records)
     if not matrices:
         return False
-    backends = [b for b in _backends(_ok(records)) if b in matrices]
+    fig.set_size_inches(WIDTH_IN, 8.0)
+    backends = [b for b in _colours(_ok(records)) if b in matrices]
     axes = fig.subplots(1, len(backends), sharey=True, squeeze=False)[0]
     cmap = mpl.colormaps[HEATMAP_CMAP].with_extremes(bad=MISSING_GREY)
     n_cells = sum(matrices[b].shape[1] for b in backends)
@@ -107,6 +100,10 @@ def _plot_letter_errors(fig: Figure, records: list[dict[str, Any]]) -> bool:
         n_seeds = len({r["seed"] for r in _ok(records) if backend_label(r) == backend})
         ax.set_title(f"{backend} ({n_seeds} seed{'s' * (n_seeds != 1)})")
         ax.set_xlabel("scenario")
+        ax.set_xticks(np.arange(matrix.shape[1] + 1) - 0.5, minor=True)
+        ax.set_yticks(np.arange(matrix.shape[0] + 1) - 0.5, minor=True)
+        ax.grid(which="minor", color="white", linewidth=0.5)
+        ax.tick_params(which="minor", length=0)
         if n_cells <= 16:  # annotate only where the text fits the cell
             for (i, j), v in np.ndenumerate(values):
                 if not np.isnan(v) and v > 0:
@@ -114,7 +111,7 @@ def _plot_letter_errors(fig: Figure, records: list[dict[str, Any]]) -> bool:
                             color="black" if v > 60 else "white")
     axes[0].set_ylabel("target letter (to be predicted)")
     fig.colorbar(image, ax=list(axes), label="error rate (% of predictions, all seeds)", shrink=0.8)
-    fig.suptitle("Which letters each backend gets wrong (grey: not a target in that scenario)")
+    fig.suptitle("Which target letters each backend gets wrong (grey: not a target there, or not run)")
     return True
 
 
@@ -122,24 +119,23 @@ def _plot_accuracy(fig: Figure, records: list[dict[str, Any]]) -> bool:
     good = [r for r in _ok(records) if r.get("accuracy") is not None]
     if not good:
         return False
-    scenarios, backends = _scenarios(good), _backends(good)
-    colours = _colours(backends)
+    scenarios, colours = _scenarios(good), _colours(good)
+    backends = list(colours)
+    fig.set_size_inches(WIDTH_IN, 5.5)
     ax = fig.subplots()
     rng = np.random.default_rng(0)  # fixed: the same records always give the same picture
-    width = 0.8 / len(backends)
+    width, grey = 0.8 / len(backends), {"color": "#444444"}
     all_values: list[float] = []
     for j, backend in enumerate(backends):
         for i, scenario in enumerate(scenarios):
-            values = [100.0 * r["accuracy"] for r in good
-                      if scenario_label(r) == scenario and backend_label(r) == backend]
+            values = [100.0 * a for a in _cell(good, scenario, backend, "accuracy")]
             if not values:
                 continue
             x = i - 0.4 + width * (j + 0.5)
             all_values += values
             ax.boxplot(values, positions=[x], widths=width * 0.7, showfliers=False, manage_ticks=False,
                        medianprops={"color": colours[backend], "linewidth": 2},
-                       boxprops={"color": "#444444"}, whiskerprops={"color": "#444444"},
-                       capprops={"color": "#444444"})
+                       boxprops=grey, whiskerprops=grey, capprops=grey)
             jitter = rng.uniform(-width * 0.3, width * 0.3, len(values))
             ax.scatter(x + jitter, values, s=36, color=colours[backend], alpha=0.85, edgecolor="white",
                        linewidth=0.6, zorder=4)
@@ -158,44 +154,39 @@ def _plot_accuracy(fig: Figure, records: list[dict[str, Any]]) -> bool:
     ax.set(xlabel="scenario", ylabel="accuracy on training patterns (%)",
            title="Accuracy per seed (dots), spread per backend (boxes), tutorial's single run (black line)")
     ax.grid(axis="y", alpha=0.3)
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=_backend_handles(colours) + handles, loc="lower left")
+    handles = [Patch(color=c, label=b) for b, c in colours.items()] + ax.get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     return True
-
-
-def _padded(curves: list[list[float]]) -> np.ndarray:
-    """Seeds × epochs, NaN-padded: seeds of one scenario label may have run different epoch counts."""
-    out = np.full((len(curves), max(len(c) for c in curves)), np.nan)
-    for k, curve in enumerate(curves):
-        out[k, : len(curve)] = curve
-    return np.clip(out, 1e-8, None)  # a log axis cannot show a loss of exactly 0
 
 
 def _plot_learning_curves(fig: Figure, records: list[dict[str, Any]]) -> bool:
     good = [r for r in _ok(records) if r.get("epoch_loss")]
     if not good:
         return False
-    scenarios, backends = _scenarios(good), _backends(good)
-    colours = _colours(backends)
+    scenarios, colours = _scenarios(good), _colours(good)
+    backends = list(colours)
     ncols = min(3, len(scenarios))
     nrows = math.ceil(len(scenarios) / ncols)
+    fig.set_size_inches(WIDTH_IN, 3.4 * nrows + 0.6)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, scenario in zip(axes, scenarios, strict=False):
         for backend in backends:
-            curves = [r["epoch_loss"] for r in good
-                      if scenario_label(r) == scenario and backend_label(r) == backend]
+            curves = _cell(good, scenario, backend, "epoch_loss")
             if not curves:
                 continue
-            loss = _padded(curves)
+            # Seeds × epochs, NaN-padded (one label may mix epoch counts); log axes cannot show 0.
+            loss = np.clip(pd.DataFrame([pd.Series(c, dtype=float) for c in curves]).to_numpy(), 1e-8, None)
             epochs = np.arange(1, loss.shape[1] + 1)
             ax.plot(epochs, np.nanmean(loss, axis=0), color=colours[backend], linewidth=1.5,
                     label=f"{backend} (mean of {len(curves)})")
             ax.fill_between(epochs, np.nanmin(loss, axis=0), np.nanmax(loss, axis=0),
                             color=colours[backend], alpha=0.25, linewidth=0)
         ax.set_yscale("log")
-        ax.set(title=scenario, xlabel="epoch", ylabel="training loss (cross-entropy)")
+        ax.set(title=scenario, xlabel="epoch")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=9)
+    for ax in axes[::ncols]:
+        ax.set_ylabel("training loss (cross-entropy, log)")
     for ax in axes[len(scenarios):]:
         ax.set_visible(False)
     fig.suptitle("Training loss per epoch: mean across seeds, band = min–max")
@@ -206,15 +197,15 @@ def _plot_speed(fig: Figure, records: list[dict[str, Any]]) -> bool:
     good = [r for r in _ok(records) if r.get("us_per_update")]
     if not good:
         return False
-    scenarios, backends = _scenarios(good), _backends(good)
-    colours = _colours(backends)
+    scenarios, colours = _scenarios(good), _colours(good)
+    backends = list(colours)
+    fig.set_size_inches(WIDTH_IN, max(3.5, 1.5 + 0.35 * len(scenarios) * len(backends)))
     ax = fig.subplots()
     height = 0.8 / len(backends)
     top, bottom = 0.0, math.inf
     for j, backend in enumerate(backends):
         for i, scenario in enumerate(scenarios):
-            values = [r["us_per_update"] for r in good
-                      if scenario_label(r) == scenario and backend_label(r) == backend]
+            values = _cell(good, scenario, backend, "us_per_update")
             if not values:
                 continue
             median = float(np.median(values))
@@ -231,26 +222,25 @@ def _plot_speed(fig: Figure, records: list[dict[str, Any]]) -> bool:
     ax.set(xlabel="time per weight update (µs, median across seeds, log scale)", ylabel="scenario",
            title="Training speed: lower is faster")
     ax.grid(axis="x", alpha=0.3, which="both")
-    ax.legend(handles=_backend_handles(colours), loc="lower right")
+    handles = [Patch(color=c, label=b) for b, c in colours.items()]  # one entry per backend, not per bar
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     return True
 
 
-PLOTTERS: dict[str, tuple[Callable[[Figure, list[dict[str, Any]]], bool], float]] = {
-    "letter_errors": (_plot_letter_errors, 8.0),
-    "accuracy": (_plot_accuracy, 5.5),
-    "learning_curves": (_plot_learning_curves, 6.5),
-    "speed": (_plot_speed, 5.0),
-}
+# Each plotter sizes and fills a blank figure, or returns False when its data is missing.
+PLOTTERS: tuple[tuple[str, Callable[[Figure, list[dict[str, Any]]], bool]], ...] = (
+    ("letter_errors", _plot_letter_errors),
+    ("accuracy", _plot_accuracy),
+    ("learning_curves", _plot_learning_curves),
+    ("speed", _plot_speed),
+)
 
 
 def write_figures(records: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
     """Write each figure its data allows as out_dir/KEY.png; returns {key: path} for those written."""
     written: dict[str, Path] = {}
-    for key, (plot, height) in PLOTTERS.items():
-        if key == "learning_curves":
-            n = len(_scenarios([r for r in _ok(records) if r.get("epoch_loss")]))
-            height = 3.4 * max(1, math.ceil(n / 3)) + 0.6
-        fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
+    for key, plot in PLOTTERS:
+        fig = Figure(figsize=(WIDTH_IN, 6.0), dpi=DPI, layout="constrained")
         try:
             with mpl.rc_context({"font.size": FONT_PT}):
                 if not plot(fig, records):

@@ -9,21 +9,12 @@ from typing import Any
 import pandas as pd
 
 from harness import aggregate
+from harness import sections as sections_
+from harness.figures import write_figures
 from harness.store import load_records, results_path
 
 REPORT_FILE = "report.md"
-PROBE_MEANING = {
-    "generate_from_A": "reset, feed A, feed predictions back 25 steps: % of B…Z generated right",
-    "cold_start_K": "reset, feed K, feed back 5 steps: % of seeds whose first letter is B "
-    "(the model replays the alphabet from its start, as in the tutorial)",
-    "random_patterns": "20 random training patterns predicted one at a time: % right",
-    "reset_each_sample": "stateful model scored with a reset before every sample: % right "
-    "(compare with the carried-state accuracy)",
-}
-
-
-def _md(frame: pd.DataFrame, floatfmt: str = ".2f") -> str:
-    return frame.to_markdown(index=False, floatfmt=floatfmt) if not frame.empty else "_no data_"
+_md = sections_.md
 
 
 def _wall_time(records: list[dict[str, Any]]) -> str:
@@ -65,41 +56,6 @@ def header_section(records: list[dict[str, Any]]) -> str:
             + "\n\nRuntime knobs per backend (threads, determinism):\n\n" + _md(knobs))
 
 
-def accuracy_section(frame: pd.DataFrame) -> str:
-    table = aggregate.accuracy_table(frame)
-    text = (
-        "## Accuracy\n\nShare of the scenario's own training patterns predicted right (%), "
-        "across seeds, beside the tutorial's single run.\n\n"
-    )
-    return text + _md(table)
-
-
-def timing_section(frame: pd.DataFrame) -> str:
-    table = aggregate.timing_table(frame)
-    text = (
-        "## Training time\n\nMedian per seed. `median_train_s` is the training loop only; "
-        "`first_epoch_s` includes tracing/compilation.\n\n"
-    )
-    return text + _md(table, floatfmt=".3g")
-
-
-def letters_section(records: list[dict[str, Any]]) -> str:
-    tables = aggregate.letter_errors(records)
-    parts = ["## Per-letter errors\n\nFor each scenario, the target letters any backend gets "
-             "wrong in any seed: error rate across seeds, and the most common wrong prediction."]
-    for scenario, table in tables.items():
-        parts.append(f"### {scenario}\n\n" + _md(table, floatfmt=".0f"))
-    if not tables:
-        parts.append("_no errors in any seed_")
-    return "\n\n".join(parts)
-
-
-def probes_section(records: list[dict[str, Any]]) -> str:
-    table = aggregate.probe_table(records)
-    meaning = "\n".join(f"- `{name}`: {text}" for name, text in PROBE_MEANING.items())
-    return "## Probes\n\n" + meaning + "\n\n" + _md(table.rename(columns={"mean": "mean %"}))
-
-
 def failures_section(records: list[dict[str, Any]]) -> str:
     failed = [r for r in records if r["status"] != "ok"]
     if not failed:
@@ -116,10 +72,13 @@ def render(records: list[dict[str, Any]], warnings: list[str] | None = None) -> 
     sections = [
         "# alphabet-bench report",
         header_section(records),
-        accuracy_section(frame),
-        timing_section(frame),
-        letters_section(records),
-        probes_section(records),
+        sections_.accuracy_section(frame) + "\n\n![accuracy per scenario](accuracy.png)",
+        sections_.comparison_section(frame),
+        sections_.findings_section(records),
+        sections_.letters_section(records),
+        sections_.timing_section(frame),
+        "## Learning curves\n\n![mean training loss per epoch](learning_curves.png)",
+        sections_.probes_section(records),
         failures_section(records),
     ]
     if warnings:
@@ -130,6 +89,7 @@ def render(records: list[dict[str, Any]], warnings: list[str] | None = None) -> 
 def write_report(out_dir: Path) -> tuple[Path, list[str]]:
     """Render DIR/report.md from DIR/results.jsonl; returns its path and load warnings."""
     loaded = load_records(results_path(out_dir))
+    write_figures(loaded.records, Path(out_dir))
     path = Path(out_dir) / REPORT_FILE
     path.write_text(render(loaded.records, loaded.warnings), encoding="utf-8")
     return path, loaded.warnings

@@ -71,3 +71,22 @@ def test_list_shows_scenarios_and_backends():
     for word in ("one_char", "variable_length", "98.90", "500,000", "keras", "torch"):
         assert word in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_compare_writes_a_table_to_stdout_and_file(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    for seed in range(5):
+        append_record(results_path(a), make_record(seed=seed, wrong=dict.fromkeys("BCDEF", "Z")))
+        append_record(results_path(b), make_record(seed=seed, us_per_update=5_000.0))
+    out = tmp_path / "compare.md"
+    result = run_cli("compare", str(a), str(b), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| one_char"))
+    assert "changed" in row and "0.5" in row  # +20 points, significant at n = 5/5; time B/A = 0.5
+    assert out.read_text() + "\n" == result.stdout
+
+
+def test_compare_refuses_a_missing_run(tmp_path, capsys):
+    assert main(["compare", str(tmp_path), str(tmp_path / "nope")]) == 2
+    assert "error: " in capsys.readouterr().err

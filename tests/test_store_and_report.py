@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -85,9 +86,12 @@ def test_report_has_every_section_and_the_tutorial_figure():
         "cold_start_K": {"letters": "BCDEF", "first_is_L": False, "first_is_B": True},
     }))
     text = render(records)
-    for heading in ("## Run", "## Accuracy", "## Training time", "## Per-letter errors", "## Probes"):
+    for heading in ("## Run", "## Accuracy", "## Backends compared", "## The tutorial's findings",
+                    "## Per-letter errors", "## Training time", "## Learning curves", "## Probes"):
         assert heading in text
-    assert "84.00" in text and "`python -m harness run`" in text
+    assert "n too small: p can never go below 0.333" in text  # 2 vs 2 seeds
+    assert "keras / torch" in text
+    assert "84.0" in text and "`python -m harness run`" in text
     assert "cold_start_K" in text and "BCDEF" in text
     assert "0:01:00" in text  # wall time from run_started to the last record
 
@@ -102,3 +106,38 @@ def test_report_on_partial_data_shows_failures(tmp_path):
     text = report.read_text()
     assert "## Failures" in text and "worker exited with code -9" in text
     assert "## Warnings" in text and len(warnings) == 1
+
+
+def test_report_writes_figures_and_links_them(tmp_path):
+    path = results_path(tmp_path)
+    for backend in ("keras", "torch"):
+        for seed in range(3):
+            append_record(path, make_record(backend=backend, seed=seed, wrong={"Z": "Y"} if seed else {}))
+    report, _ = write_report(tmp_path)
+    text = report.read_text()
+    for name in ("accuracy.png", "letter_errors.png", "learning_curves.png", "speed.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+        assert f"({name})" in text
+
+
+def test_report_with_one_backend_and_only_failures_for_another(tmp_path):
+    path = results_path(tmp_path)
+    append_record(path, make_record(backend="keras", seed=0))
+    append_record(path, make_record(backend="torch", seed=0, status="failed", error="boom"))
+    text = write_report(tmp_path)[0].read_text()
+    accuracy = text.split("## Accuracy")[1].split("##")[0]
+    assert re.search(r"\| one_char\s+\| torch\s+\|\s+\d+\s+\|\s+0 \|", accuracy)  # n = 0, not dropped
+    assert "no data" in text  # findings without data say so
+
+
+def test_variable_length_error_by_input_length():
+    record = make_record(scenario="variable_length", seed=0)
+    record["patterns"] = [
+        {"input": "A", "expected": "B", "predicted": "C"},
+        {"input": "AB", "expected": "C", "predicted": "C"},
+        {"input": "B", "expected": "C", "predicted": "C"},
+    ]
+    text = render([record])
+    section = text.split("by input length")[1]
+    assert re.search(r"\|\s+1\s+\|\s+2\s+\|\s+50.0\s+\|", section), section
+    assert re.search(r"\|\s+2\s+\|\s+1\s+\|\s+0.0\s+\|", section), section

@@ -1,0 +1,66 @@
+"""`python -m harness compare DIR_A DIR_B`: what changed between two runs.
+
+For checking a framework upgrade or a code change: accuracy per scenario × backend with a
+Mann–Whitney test, and the ratio of µs per update (B / A) measured in each run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness import aggregate, stats
+from harness.sections import md
+from harness.store import load_records, results_path
+
+
+def _frame(out_dir: Path) -> tuple[pd.DataFrame, list[str]]:
+    loaded = load_records(results_path(out_dir))
+    return aggregate.ok(aggregate.to_frame(loaded.records)), loaded.warnings
+
+
+def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    pairs = {tuple(k) for frame in (a, b) for k in frame[["scenario", "backend"]].to_numpy()}
+    keys = sorted(pairs, key=lambda k: (aggregate.scenario_order(pd.Series([k[0]])).iloc[0], k[1]))
+    rows = []
+    for scenario, backend in keys:
+        in_a = a[(a["scenario"] == scenario) & (a["backend"] == backend)]
+        in_b = b[(b["scenario"] == scenario) & (b["backend"] == backend)]
+        test = stats.mann_whitney(in_b["accuracy"].tolist(), in_a["accuracy"].tolist())
+        us_a, us_b = in_a["us_per_update"].median(), in_b["us_per_update"].median()
+        rows.append({
+            "scenario": scenario, "backend": backend,
+            "n A/B": f"{len(in_a)}/{len(in_b)}",
+            "acc A %": in_a["accuracy"].mean(), "acc B %": in_b["accuracy"].mean(),
+            "B − A (points)": in_b["accuracy"].mean() - in_a["accuracy"].mean(),
+            "Mann–Whitney p": test.p_value,
+            "accuracy": _verdict(test, alpha, len(in_a), len(in_b)),
+            "µs/update A": us_a, "µs/update B": us_b,
+            "time B / A": us_b / us_a if us_a and not np.isnan(us_a) else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def _verdict(test: stats.MannWhitney, alpha: float, n_a: int, n_b: int) -> str:
+    if not n_a or not n_b:
+        return "only in " + ("B" if not n_a else "A")
+    if not test.can_reach(alpha):
+        return f"undecidable (n={n_a}/{n_b})"
+    return "changed" if test.p_value < alpha else "no significant change"
+
+
+def render_comparison(dir_a: Path, dir_b: Path) -> str:
+    a, warnings_a = _frame(dir_a)
+    b, warnings_b = _frame(dir_b)
+    table = compare_frames(a, b)
+    lines = [
+        f"# alphabet-bench comparison\n\nA = `{dir_a}`, B = `{dir_b}`. Accuracy: two-sided "
+        "Mann–Whitney U over seeds (α = 0.05). Time: median µs per update, B / A (< 1: B faster).",
+        md(table, ".3g"),
+    ]
+    warnings = warnings_a + warnings_b
+    if warnings:
+        lines.append("Warnings:\n\n" + "\n".join(f"- {w}" for w in warnings))
+    return "\n\n".join(lines) + "\n"

@@ -1,0 +1,162 @@
+"""The report's analytical sections: accuracy statistics, backend comparison, findings,
+per-letter errors, timing and probes. Each takes records and returns markdown."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness import aggregate, stats
+from harness.findings import THRESHOLDS, evaluate_findings
+from scenarios import ALPHABET
+
+PROBE_MEANING = {
+    "generate_from_A": "reset, feed A, feed predictions back 25 steps: % of B…Z generated right",
+    "cold_start_K": "reset, feed K, feed back 5 steps: % of seeds whose first letter is B "
+    "(the model replays the alphabet from its start, as in the tutorial)",
+    "random_patterns": "20 random training patterns predicted one at a time: % right",
+    "reset_each_sample": "stateful model scored with a reset before every sample: % right "
+    "(compare with the carried-state accuracy)",
+}
+
+
+def md(frame: pd.DataFrame, floatfmt: str = ".2f") -> str:
+    if frame.empty:
+        return "_no data_"
+    blanked = frame.astype(object).where(frame.notna(), None)  # NaN → "—", not "nan"
+    return blanked.to_markdown(index=False, floatfmt=floatfmt, missingval="—")
+
+
+def _ci(low: float, high: float, fmt: str = ".1f") -> str:
+    return "—" if np.isnan(low) or np.isnan(high) else f"{low:{fmt}} – {high:{fmt}}"
+
+
+def _percentile(reference: float | None, values: list[float]) -> float:
+    return np.nan if reference is None or pd.isna(reference) else stats.percentile_of(reference, values)
+
+
+def accuracy_section(frame: pd.DataFrame) -> str:
+    rows = []
+    for (scenario, backend), group in frame.groupby(["scenario", "backend"], sort=False):
+        acc = aggregate.ok(group)["accuracy"].tolist()
+        s = stats.summary(acc)
+        tutorial, notebook = group["tutorial"].iloc[0], group["notebook"].iloc[0]
+        rows.append({
+            "scenario": scenario, "backend": backend, "epochs": group["epochs"].iloc[0], "n": s.n,
+            "mean": s.mean, "std": s.std, "median": s.median, "min": s.min, "max": s.max,
+            "95 % CI of mean": _ci(s.ci_low, s.ci_high),
+            "tutorial": tutorial, "tutorial pct": _percentile(tutorial, acc),
+            "notebook": notebook, "notebook pct": _percentile(notebook, acc),
+        })
+    failed = frame[frame["status"] != "ok"].groupby(["scenario", "backend"]).size().to_dict()
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["failed"] = [failed.get((r.scenario, r.backend), 0) for r in table.itertuples()]
+    return (
+        "## Accuracy\n\nShare of the scenario's own training patterns predicted right (%), across "
+        "seeds. 95 % CI: seeded percentile bootstrap of the mean. `tutorial` is the tutorial's single "
+        "run, `notebook` the seed notebook's; `pct` is where that figure falls in this run's seed "
+        "distribution (percentile: 50 = typical, 100 = above every seed).\n\n" + md(table, ".1f")
+    )
+
+
+def comparison_section(frame: pd.DataFrame, alpha: float = 0.05) -> str:
+    good = aggregate.ok(frame)
+    rows = []
+    for scenario, group in good.groupby("scenario", sort=False):
+        by_backend = {b: g["accuracy"].tolist() for b, g in group.groupby("backend", sort=True)}
+        for a, b in combinations(sorted(by_backend), 2):
+            diff = stats.diff_of_means(by_backend[a], by_backend[b])
+            test = stats.mann_whitney(by_backend[a], by_backend[b])
+            note = ("" if test.can_reach(alpha) else
+                    f"n too small: p can never go below {test.min_p_value:.3g}")
+            rows.append({
+                "scenario": scenario, "A": a, "B": b,
+                "n A/B": f"{len(by_backend[a])}/{len(by_backend[b])}",
+                "mean A − B (points)": diff.diff, "95 % CI": _ci(diff.low, diff.high),
+                "Mann–Whitney p": test.p_value, "P(A seed beats B seed)": test.prob_superiority,
+                "verdict": _difference_verdict(test, alpha), "note": note,
+            })
+    text = ("## Backends compared\n\nPer scenario: difference of mean accuracy (bootstrap CI), a "
+            "two-sided Mann–Whitney U test, and the probability that a random seed of A beats a "
+            f"random seed of B (ties count half). Significant at α = {alpha}.\n\n")
+    return text + md(pd.DataFrame(rows), ".3g")
+
+
+def _difference_verdict(test: stats.MannWhitney, alpha: float) -> str:
+    if np.isnan(test.p_value):
+        return "no data"
+    if not test.can_reach(alpha):
+        return "undecidable at this n"
+    return "different" if test.p_value < alpha else "no significant difference"
+
+
+def findings_section(records: list[dict[str, Any]]) -> str:
+    found = evaluate_findings(records)
+    table = pd.DataFrame([
+        {"#": f.number, "tutorial's claim": f.claim, "backend": f.backend, "verdict": f.verdict,
+         "evidence": f.evidence} for f in found
+    ])
+    return ("## The tutorial's findings, tested\n\nEach verdict and sentence is computed from the "
+            f"records. Thresholds: {THRESHOLDS}\n\n" + md(table))
+
+
+def letters_section(records: list[dict[str, Any]]) -> str:
+    rows = [
+        {"scenario": aggregate.scenario_label(r), "backend": aggregate.backend_label(r),
+         "target": p["expected"], "predicted": p["predicted"], "input": p["input"],
+         "wrong": 100.0 * (p["expected"] != p["predicted"])}
+        for r in records if r["status"] == "ok" for p in r["patterns"]
+    ]
+    if not rows:
+        return "## Per-letter errors\n\n_no data_"
+    frame = pd.DataFrame(rows)
+    frame = frame.iloc[aggregate.scenario_order(frame["scenario"]).argsort(kind="stable")]
+    wide = frame.pivot_table(index="target", columns=["scenario", "backend"], values="wrong",
+                             aggfunc="mean", sort=False)
+    wide = wide.reindex(list(ALPHABET[1:]))
+    wide.columns = [f"{s} {b}" for s, b in wide.columns]
+    parts = [
+        "## Per-letter errors\n\nError rate (%) per target letter across seeds; blank where the "
+        "letter is never a target. ![per-letter error heatmap](letter_errors.png)",
+        md(wide.reset_index().rename(columns={"target": "letter"}), ".0f").replace("—", " "),
+    ]
+    mistakes = aggregate.letter_errors(records)
+    if mistakes:
+        parts.append("### Most common wrong predictions")
+        for scenario, table in mistakes.items():
+            parts.append(f"**{scenario}**\n\n" + md(table, ".0f"))
+    variable = frame[frame["scenario"] == "variable_length"]
+    if not variable.empty:
+        variable = variable.assign(length=variable["input"].str.len())
+        by_length = variable.pivot_table(index="length", columns="backend", values="wrong", aggfunc="mean")
+        one_run = next(r for r in records if r["status"] == "ok" and r["scenario"] == "variable_length")
+        lengths = pd.Series([len(p["input"]) for p in one_run["patterns"]]).value_counts()
+        by_length.insert(0, "patterns", lengths.reindex(by_length.index).fillna(0).astype(int))
+        parts.append("### variable_length: error rate (%) by input length\n\n"
+                     + md(by_length.reset_index(), ".1f"))
+    return "\n\n".join(parts)
+
+
+def timing_section(frame: pd.DataFrame) -> str:
+    table = aggregate.timing_table(frame)
+    text = ("## Training time\n\nMedian per seed. `median_train_s`: the training loop only; "
+            "`first_epoch_s` includes tracing/compilation. ![µs per update](speed.png)\n\n")
+    if table.empty:
+        return text + "_no data_"
+    ratio = table.pivot_table(index="scenario", columns="backend", values="us_per_update", sort=False)
+    parts = [text + md(table, ".3g")]
+    if {"keras", "torch"} <= set(ratio.columns):
+        ratio["keras / torch"] = ratio["keras"] / ratio["torch"]
+        parts.append("Keras/PyTorch ratio of µs per update (> 1: Keras slower):\n\n"
+                     + md(ratio.reset_index(), ".3g"))
+    return "\n\n".join(parts)
+
+
+def probes_section(records: list[dict[str, Any]]) -> str:
+    table = aggregate.probe_table(records)
+    meaning = "\n".join(f"- `{name}`: {text}" for name, text in PROBE_MEANING.items())
+    return "## Probes\n\n" + meaning + "\n\n" + md(table.rename(columns={"mean": "mean %"}))
