@@ -49,6 +49,8 @@ class SeedTraining:
     first_epoch_seconds: float  # includes tracing / compilation
     updates: int  # optimizer steps
     extra: dict = field(default_factory=dict)
+    seeds_together: int = 1  # seeds trained in one batched program with this one
+    batch_train_seconds: float | None = None  # wall time of that whole batch (None: trained alone)
 
 
 class Predictor(Protocol):
@@ -62,6 +64,9 @@ class Predictor(Protocol):
 
     def step(self, x: np.ndarray) -> np.ndarray:
         """Stateful models: one sample (1, T, F) with state carried; returns (classes,)."""
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Trained parameters as numpy arrays, in the backend's native names and layout."""
 
 
 class Backend(abc.ABC):

@@ -44,6 +44,8 @@ class ResultRecord:
     first_epoch_seconds: float | None = None
     updates: int | None = None
     us_per_update: float | None = None
+    seeds_together: int = 1  # >1: trained in one batched program; train_seconds is its per-seed share
+    batch_train_seconds: float | None = None  # wall time of that batch
     probes: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
     git_commit: str | None = None

@@ -130,6 +130,8 @@ def _train_and_emit(job: Job, queue: Any, done: set[int]) -> None:
             first_epoch_seconds=trained.first_epoch_seconds,
             updates=trained.updates,
             us_per_update=1e6 * trained.train_seconds / max(1, trained.updates),
+            seeds_together=trained.seeds_together,
+            batch_train_seconds=trained.batch_train_seconds,
             probes={**result.probes, **trained.extra},
         )
         queue.put(("record", job.job_id, record.to_dict()))
