@@ -1,5 +1,7 @@
 """Keras 3 (TensorFlow) backend: the tutorial's idiomatic `model.fit` training.
 
+Execution "fast" trains all seeds of a job in one compiled program (`backends.keras_fast`)
+with the same updates; its seeds are then loaded into idiomatic models for evaluation.
 TensorFlow and Keras are imported lazily, inside methods, so the registry can list
 this backend without paying for (or requiring) the import.
 """
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from backends import keras_fast
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining
 
 if TYPE_CHECKING:
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
     from scenarios import AlphabetData, ResolvedScenario
 
 # Execution modes this backend implements; anything else must not be silently mislabelled.
-EXECUTIONS = ("idiomatic",)
+EXECUTIONS = ("idiomatic", "fast")
 
 
 def _import() -> tuple[Any, Any]:
@@ -102,11 +105,33 @@ class KerasPredictor:
     def step(self, x: np.ndarray) -> np.ndarray:
         return self._call(x)[0]
 
+    def weights(self) -> dict[str, np.ndarray]:
+        """Trainable parameters as {"lstm/kernel": array, ...}, Keras layout."""
+        return {name: np.asarray(var.numpy()) for name, var in _named_variables(self.model).items()}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Load parameters by `weights()` name: how a fast-trained seed becomes a Keras model."""
+        variables = _named_variables(self.model)
+        if set(variables) != set(weights):
+            raise ValueError(f"weight names {sorted(weights)} != model's {sorted(variables)}")
+        for name, var in variables.items():
+            var.assign(np.asarray(weights[name], dtype=np.float32))
+
+
+def _named_variables(model: keras.Model) -> dict[str, Any]:
+    """Trainable variables keyed "<layer type>/<name>", stable across models (no "lstm_3")."""
+    return {
+        f"{type(layer).__name__.lower()}/{var.name}": var
+        for layer in model.layers
+        for var in layer.trainable_weights
+    }
+
 
 class KerasBackend(Backend):
     """Keras 3 on TensorFlow, trained with `model.fit` as the tutorial does."""
 
     name = "keras"
+    execution = "idiomatic"
 
     def setup(self, config: RuntimeConfig) -> dict:
         """Set threads and determinism; must run before TensorFlow creates its context.
@@ -120,12 +145,13 @@ class KerasBackend(Backend):
                 f"valid choices: {', '.join(EXECUTIONS)}"
             )
         tf, keras = _import()
+        self.execution = config.execution
         threading = tf.config.threading
         threading.set_intra_op_parallelism_threads(config.threads)
         threading.set_inter_op_parallelism_threads(1)
         if config.deterministic:
             tf.config.experimental.enable_op_determinism()
-        return {
+        knobs = {
             "keras_backend": keras.backend.backend(),
             "tf_cpp_min_log_level": os.environ["TF_CPP_MIN_LOG_LEVEL"],
             "tf_python_log_level": "ERROR",
@@ -134,6 +160,9 @@ class KerasBackend(Backend):
             "op_determinism": bool(config.deterministic),
             "execution": config.execution,
         }
+        if config.execution == "fast":
+            knobs.update(fast_path=keras_fast.FAST_PATH, jit_compile=keras_fast.JIT_COMPILE)
+        return knobs
 
     def versions(self) -> dict[str, str]:
         tf, keras = _import()
@@ -146,15 +175,16 @@ class KerasBackend(Backend):
         plans: list[SeedPlan],
         progress: ProgressFn,
     ) -> Iterator[SeedTraining]:
-        """Train one fresh model per plan, yielding each seed as soon as it is done."""
+        """Train one fresh model per plan, yielding each seed as soon as it is done.
+
+        Execution "fast" trains all plans together and yields them together at the end.
+        """
+        if self.execution == "fast":
+            yield from self._train_fast(scenario, data, plans, progress)
+            return
         x, y = data.x, data.one_hot()
         for plan in plans:
-            orders = np.asarray(plan.orders, dtype=np.int64)
-            if orders.shape != (scenario.epochs, data.n_samples):
-                raise ValueError(
-                    f"plan {plan.seed}: orders shape {orders.shape} != "
-                    f"{(scenario.epochs, data.n_samples)}"
-                )
+            orders = _checked_orders(plan, scenario, data)
             model = self._build(scenario, data, plan.init_seed)
             if scenario.spec.stateful:
                 log, seconds = self._fit_stateful(model, x, y, orders, progress)
@@ -170,6 +200,31 @@ class KerasBackend(Backend):
                 updates=int(model.optimizer.iterations),
                 extra={},
             )
+
+    def _train_fast(
+        self,
+        scenario: ResolvedScenario,
+        data: AlphabetData,
+        plans: list[SeedPlan],
+        progress: ProgressFn,
+    ) -> Iterator[SeedTraining]:
+        """All plans in one batched program, starting from the idiomatic models' weights.
+
+        Each seed's model is built (and seeded) exactly as the idiomatic path builds it;
+        its initial weights and Adam hyper-parameters feed the program, and the trained
+        weights go back into it, so evaluation runs the same `KerasPredictor` code.
+        """
+        if not plans:
+            return
+        orders = [_checked_orders(plan, scenario, data) for plan in plans]
+        stateful = scenario.spec.stateful
+        predictors = [
+            KerasPredictor(self._build(scenario, data, plan.init_seed), stateful) for plan in plans
+        ]
+        yield from keras_fast.train_plans(
+            plans, orders, predictors, data.x, data.one_hot(),
+            batch=scenario.spec.batch_size or data.n_samples, stateful=stateful, progress=progress,
+        )
 
     @staticmethod
     def _build(scenario: ResolvedScenario, data: AlphabetData, init_seed: int) -> keras.Model:
@@ -246,6 +301,16 @@ class KerasBackend(Backend):
             model.fit(xe, ye, epochs=1, batch_size=1, shuffle=False, verbose=0, callbacks=[log])
             lstm.reset_state()
         return log, time.perf_counter() - log.start
+
+
+def _checked_orders(plan: SeedPlan, scenario: ResolvedScenario, data: AlphabetData) -> np.ndarray:
+    """The plan's (epochs, n_samples) orders, refusing any other shape."""
+    orders = np.asarray(plan.orders, dtype=np.int64)
+    if orders.shape != (scenario.epochs, data.n_samples):
+        raise ValueError(
+            f"plan {plan.seed}: orders shape {orders.shape} != {(scenario.epochs, data.n_samples)}"
+        )
+    return orders
 
 
 BACKEND_CLASS = KerasBackend

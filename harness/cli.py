@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output folder (default: a new folder under reports/)")
     report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
     report.add_argument("dir", type=Path, metavar="DIR")
+    report.add_argument("--benchmark-json", type=Path, metavar="FILE",
+                        help="also render the timing table of a pytest-benchmark JSON file")
     compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
     compare.add_argument("dir_a", type=Path, metavar="DIR_A")
     compare.add_argument("dir_b", type=Path, metavar="DIR_B")
@@ -177,10 +179,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from harness.bench_json import BenchmarkJsonError, load_benchmarks
     from harness.report import write_report
 
-    _results_dir(args.dir)
-    path, warnings = write_report(args.dir)
+    if args.benchmark_json is None:
+        _results_dir(args.dir)
+    elif not args.dir.is_dir():
+        raise UsageError(f"{args.dir} is not a folder; pass the folder the report should go to")
+    if args.benchmark_json is not None:
+        try:
+            load_benchmarks(args.benchmark_json)
+        except BenchmarkJsonError as exc:
+            raise UsageError(str(exc)) from None
+    path, warnings = write_report(args.dir, args.benchmark_json)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {path}")

@@ -10,8 +10,9 @@ import pandas as pd
 
 from harness import aggregate
 from harness import sections as sections_
+from harness.bench_json import benchmark_section
 from harness.figures import write_figures
-from harness.store import load_records, results_path
+from harness.store import LoadedRecords, load_records, results_path
 
 REPORT_FILE = "report.md"
 _md = sections_.md
@@ -65,9 +66,10 @@ def failures_section(records: list[dict[str, Any]]) -> str:
     return "## Failures\n\n" + _md(table)
 
 
-def render(records: list[dict[str, Any]], warnings: list[str] | None = None) -> str:
+def render(records: list[dict[str, Any]], warnings: list[str] | None = None,
+           extra_sections: list[str] | None = None) -> str:
     if not records:
-        return "# alphabet-bench report\n\n_no records_\n"
+        return "\n\n".join(["# alphabet-bench report", "_no records_", *(extra_sections or [])]) + "\n"
     frame = aggregate.to_frame(records)
     sections = [
         "# alphabet-bench report",
@@ -80,16 +82,24 @@ def render(records: list[dict[str, Any]], warnings: list[str] | None = None) -> 
         "## Learning curves\n\n![mean training loss per epoch](learning_curves.png)",
         sections_.probes_section(records),
         failures_section(records),
+        *(extra_sections or []),
     ]
     if warnings:
         sections.append("## Warnings\n\n" + "\n".join(f"- {w}" for w in warnings))
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
-def write_report(out_dir: Path) -> tuple[Path, list[str]]:
-    """Render DIR/report.md from DIR/results.jsonl; returns its path and load warnings."""
-    loaded = load_records(results_path(out_dir))
+def write_report(out_dir: Path, benchmark_json: Path | None = None) -> tuple[Path, list[str]]:
+    """Render DIR/report.md from DIR/results.jsonl (and a pytest-benchmark JSON, if given).
+
+    Returns the report's path and the load warnings. Reading happens before any writing,
+    so a bad input leaves the folder untouched.
+    """
+    results = results_path(out_dir)
+    loaded = load_records(results) if results.is_file() else LoadedRecords()
+    extra = [benchmark_section(benchmark_json)] if benchmark_json is not None else []
+    text = render(loaded.records, loaded.warnings, extra)
     write_figures(loaded.records, Path(out_dir))
     path = Path(out_dir) / REPORT_FILE
-    path.write_text(render(loaded.records, loaded.warnings), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path, loaded.warnings

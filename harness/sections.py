@@ -148,11 +148,13 @@ def timing_section(frame: pd.DataFrame) -> str:
     if table.empty:
         return text + "_no data_"
     ratio = table.pivot_table(index="scenario", columns="backend", values="us_per_update", sort=False)
+    table["us_per_update"] = table["us_per_update"].round(0).astype("Int64")
+    table["updates_per_seed"] = table["updates_per_seed"].round(0).astype("Int64")
     parts = [text + md(table, ".3g")]
     if {"keras", "torch"} <= set(ratio.columns):
         ratio["keras / torch"] = ratio["keras"] / ratio["torch"]
         parts.append("Keras/PyTorch ratio of µs per update (> 1: Keras slower):\n\n"
-                     + md(ratio.reset_index(), ".3g"))
+                     + md(ratio.reset_index(), ".4g"))
     return "\n\n".join(parts)
 
 

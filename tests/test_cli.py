@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -90,3 +91,40 @@ def test_compare_writes_a_table_to_stdout_and_file(tmp_path):
 def test_compare_refuses_a_missing_run(tmp_path, capsys):
     assert main(["compare", str(tmp_path), str(tmp_path / "nope")]) == 2
     assert "error: " in capsys.readouterr().err
+
+
+def _benchmark_json(path):
+    path.write_text(json.dumps({
+        "machine_info": {"cpu": {"brand_raw": "test cpu"}, "alphabet_bench": {"work_size": "smoke"}},
+        "datetime": "2026-01-01T00:00:00",
+        "benchmarks": [{
+            "group": "one_char", "name": "test_training_speed[one_char-torch]",
+            "stats": {"mean": 0.5, "stddev": 0.01, "min": 0.49, "rounds": 3},
+            "extra_info": {"backend": "torch", "execution": "idiomatic", "epochs": 10, "updates": 250,
+                           "accuracy": 0.2},
+        }],
+    }))
+    return path
+
+
+def test_report_renders_a_pytest_benchmark_json(tmp_path):
+    append_record(results_path(tmp_path), make_record())
+    bench = _benchmark_json(tmp_path / "bench.json")
+    result = run_cli("report", str(tmp_path), "--benchmark-json", str(bench))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "report.md").read_text()
+    section = text.split("## pytest-benchmark timings")[1]
+    assert "one_char" in section and "2000" in section  # 0.5 s / 250 updates = 2000 µs
+    assert "## Accuracy" in text
+
+
+@pytest.mark.parametrize("content", ["not json", '{"benchmarks": 3}', '{"other": []}'])
+def test_bad_benchmark_json_is_refused_and_nothing_written(tmp_path, capsys, content):
+    append_record(results_path(tmp_path), make_record())
+    bench = tmp_path / "bench.json"
+    bench.write_text(content)
+    assert main(["report", str(tmp_path), "--benchmark-json", str(bench)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert not (tmp_path / "report.md").exists()
+    assert main(["report", str(tmp_path), "--benchmark-json", str(tmp_path / "missing.json")]) == 2

@@ -1,0 +1,81 @@
+"""Training speed of every scenario × backend through the harness's own training path.
+
+`pytest --benchmark-only` times `backend.train` (model construction + the training loop)
+for a fixed, recorded number of epochs; `--benchmark-group-by=group` groups by scenario.
+Outside `--benchmark-only` each benchmark runs once at 2 epochs, as a plain test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from backends import RuntimeConfig, backend_names, is_installed, load_backend
+from harness.evaluate import evaluate
+from harness.plan import updates_per_epoch
+from harness.seeds import make_plan, probe_rng
+from scenarios import ResolvedScenario, build_data, get_scenario, scenario_ids
+from tests.conftest import is_benchmarking
+
+SMOKE_UPDATES = 250  # per benchmark round at the default size
+SEED = 0
+
+
+def epochs_for(scenario: ResolvedScenario, size: str, benchmarking: bool) -> int:
+    if not benchmarking:  # a plain test run: the smallest real training
+        return max(1, min(2, math.ceil(50 / updates_per_epoch(scenario))))
+    if size == "tutorial":
+        return scenario.spec.epochs
+    if size.isdigit():
+        return int(size)
+    return max(1, min(scenario.spec.epochs, math.ceil(SMOKE_UPDATES / updates_per_epoch(scenario))))
+
+
+@pytest.fixture(scope="session")
+def backends_ready():
+    """One set-up per backend per process: thread pools can be sized only once."""
+    ready = {}
+
+    def get(name: str):
+        if name not in ready:
+            backend = load_backend(name)
+            knobs = backend.setup(RuntimeConfig(threads=1, deterministic=True))
+            ready[name] = (backend, knobs)
+        return ready[name]
+
+    return get
+
+
+def _backend_param(name: str):
+    marks = [] if is_installed(name) else [pytest.mark.skip(reason=f"backend {name!r} is not installed")]
+    return pytest.param(name, marks=marks, id=name)
+
+
+@pytest.mark.parametrize("backend_name", [_backend_param(n) for n in backend_names()])
+@pytest.mark.parametrize("scenario_id", scenario_ids())
+def test_training_speed(benchmark, backends_ready, request, scenario_id, backend_name):
+    benchmarking = is_benchmarking(request.config)
+    size = request.config.getoption("--alphabet-epochs")
+    base = ResolvedScenario(get_scenario(scenario_id))
+    scenario = base.with_epochs(epochs_for(base, size, benchmarking))
+    backend, knobs = backends_ready(backend_name)
+    data = build_data(scenario)
+    plan = make_plan(SEED, data.n_samples, scenario.epochs, scenario.spec.shuffle)
+
+    def train():
+        return list(backend.train(scenario, data, [plan], lambda n: None))
+
+    benchmark.group = scenario_id
+    rounds, warmup = (3, 1) if benchmarking else (1, 0)
+    (trained,) = benchmark.pedantic(train, rounds=rounds, warmup_rounds=warmup, iterations=1)
+    result = evaluate(scenario.spec, data, trained.predictor, probe_rng(SEED))
+    benchmark.extra_info.update({
+        "scenario": scenario_id, "backend": backend_name, "execution": knobs.get("execution"),
+        "epochs": scenario.epochs, "updates": trained.updates, "seeds": [SEED],
+        "accuracy": result.accuracy, "train_seconds": trained.train_seconds,
+        "us_per_update": 1e6 * trained.train_seconds / trained.updates,
+        "first_epoch_seconds": trained.first_epoch_seconds, "runtime": knobs,
+    })
+    assert trained.updates == scenario.epochs * updates_per_epoch(scenario)
+    assert len(trained.epoch_loss) == scenario.epochs and all(map(math.isfinite, trained.epoch_loss))
