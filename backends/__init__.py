@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 from dataclasses import dataclass
 
 from backends.base import Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
@@ -22,12 +23,29 @@ class BackendEntry:
     extra: str  # the pyproject extra that installs it
 
 
-BACKENDS: dict[str, BackendEntry] = {
+_BUILTIN: dict[str, BackendEntry] = {
     "keras": BackendEntry(
         "keras", "backends.keras_backend", ("keras", "tensorflow"), ("keras", "tensorflow"), "keras"
     ),
     "torch": BackendEntry("torch", "backends.torch_backend", ("torch",), ("torch",), "torch"),
 }
+
+
+PLUGINS_ENV = "ALPHABET_BENCH_BACKENDS"
+
+
+def _plugins() -> dict[str, BackendEntry]:
+    """Extra backends named in $ALPHABET_BENCH_BACKENDS as 'name=module,name2=module2'."""
+    entries = {}
+    for item in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
+        name, _, module = item.partition("=")
+        if name and module:
+            entries[name.strip()] = BackendEntry(name.strip(), module.strip(), (), (), name.strip())
+    return entries
+
+
+def backends() -> dict[str, BackendEntry]:
+    return {**_BUILTIN, **_plugins()}
 
 
 class UnknownBackendError(KeyError):
@@ -36,15 +54,15 @@ class UnknownBackendError(KeyError):
 
 
 def backend_names() -> list[str]:
-    return list(BACKENDS)
+    return list(backends())
 
 
 def get_entry(name: str) -> BackendEntry:
     try:
-        return BACKENDS[name]
+        return backends()[name]
     except KeyError:
         raise UnknownBackendError(
-            f"unknown backend {name!r}; valid choices: {', '.join(BACKENDS)}"
+            f"unknown backend {name!r}; valid choices: {', '.join(backends())}"
         ) from None
 
 
@@ -53,7 +71,7 @@ def is_installed(name: str) -> bool:
 
 
 def installed_backends() -> list[str]:
-    return [name for name in BACKENDS if is_installed(name)]
+    return [name for name in backends() if is_installed(name)]
 
 
 def distribution_versions(name: str) -> dict[str, str | None]:
@@ -74,7 +92,7 @@ def load_backend(name: str) -> Backend:
 
 
 __all__ = [
-    "BACKENDS",
+    "PLUGINS_ENV",
     "Backend",
     "Predictor",
     "RuntimeConfig",
@@ -82,6 +100,7 @@ __all__ = [
     "SeedTraining",
     "UnknownBackendError",
     "backend_names",
+    "backends",
     "distribution_versions",
     "get_entry",
     "installed_backends",

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 # Execution modes this backend implements; anything else must not be silently mislabelled.
-EXECUTIONS = ("idiomatic",)
+# "fast" trains all seeds of a call as one stacked, compiled program (backends/torch_fast.py).
+EXECUTIONS = ("idiomatic", "fast")
 
 
 @lru_cache(maxsize=1)
@@ -82,11 +83,23 @@ class TorchPredictor:
     def step(self, x: np.ndarray) -> np.ndarray:
         return self._forward(x, carry=self._stateful)[0]
 
+    def weights(self) -> dict[str, np.ndarray]:
+        return {name: t.detach().numpy().copy() for name, t in self._model.state_dict().items()}
+
 
 class TorchBackend(Backend):
     name = "torch"
 
+    def __init__(self) -> None:
+        self._execution = "idiomatic"
+        self._knobs: dict = {}
+
     def setup(self, config: RuntimeConfig) -> dict:
+        """Process-wide knobs; calling it again (tests) switches the execution of this instance.
+
+        In fast mode the returned dict is live: should compilation fail at run time, train()
+        rewrites "fast_path" there, so records built after training show the path that ran.
+        """
         import torch
 
         if config.execution not in EXECUTIONS:
@@ -110,6 +123,9 @@ class TorchBackend(Backend):
         }
         if interop_note is not None:
             knobs["inter_op_threads_note"] = interop_note
+        if config.execution == "fast":
+            knobs.update(_fast_path_knobs())
+        self._execution, self._knobs = config.execution, knobs
         return knobs
 
     def versions(self) -> dict[str, str]:
@@ -134,8 +150,62 @@ class TorchBackend(Backend):
                     f"plan for seed {plan.seed}: orders shape {plan.orders.shape}, "
                     f"expected {(scenario.epochs, data.n_samples)}"
                 )
+        if self._execution == "fast":
+            yield from self._train_fast(scenario, x, y, plans, progress)
+            return
+        for plan in plans:
             model = build_model(scenario, plan.init_seed)
             yield _train_one(model, scenario, x, y, plan, progress)
+
+    def _train_fast(
+        self,
+        scenario: ResolvedScenario,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        plans: list[SeedPlan],
+        progress: ProgressFn,
+    ) -> Iterator[SeedTraining]:
+        """All plans at once; every seed starts from exactly its idiomatic initialisation."""
+        from backends.torch_fast import Layout, train_stacked
+
+        if not plans:
+            return
+        spec = scenario.spec
+        layout = Layout(spec.features, spec.units, scenario.n_classes)
+        flat = layout.stack([build_model(scenario, plan.init_seed) for plan in plans])
+        result = train_stacked(
+            layout, flat, x, y, np.stack([plan.orders for plan in plans]),
+            batch=spec.batch_size or x.shape[0], stateful=spec.stateful, lr=spec.learning_rate,
+            progress=progress, compile_step=self._knobs.get("fast_path") == "compiled",
+        )
+        self._knobs["fast_path"] = result.path
+        if result.note is not None:
+            self._knobs["fast_path_note"] = result.note
+        together = len(plans)
+        for row, plan in enumerate(plans):
+            model = build_model(scenario, plan.init_seed)
+            model.load_state_dict(layout.state_dict(result.flat[row]))
+            yield SeedTraining(
+                seed=plan.seed,
+                predictor=TorchPredictor(model, spec.stateful),
+                epoch_loss=[float(v) for v in result.epoch_loss[row]],
+                epoch_accuracy=[float(v) for v in result.epoch_accuracy[row]],
+                train_seconds=result.train_seconds / together,
+                first_epoch_seconds=result.first_epoch_seconds,
+                updates=result.updates_per_seed,
+                seeds_together=together,
+                batch_train_seconds=result.train_seconds,
+            )
+
+
+def _fast_path_knobs() -> dict:
+    """Compile the fast step only where inductor finds a C++ compiler; else stacked eager."""
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        return {"fast_path": "compiled", "fast_path_compiler": get_cpp_compiler()}
+    except Exception as exc:  # private API or no compiler: eager is always available
+        return {"fast_path": "eager-stacked", "fast_path_note": f"{type(exc).__name__}: {exc}"}
 
 
 def _train_one(

@@ -11,8 +11,8 @@ from typing import NoReturn
 
 from backends import backend_names, distribution_versions, get_entry, installed_backends, is_installed
 from harness.machine import PROJECT_ROOT, cpu_count
-from harness.plan import RunRequest, plan_jobs, updates_per_seed
-from harness.records import new_run_id
+from harness.plan import RunRequest, updates_per_seed
+from harness.records import SchemaTooNewError, new_run_id
 from scenarios import ENCODINGS, SCENARIOS, ResolvedScenario, ScenarioOptions
 
 DEFAULT_SEEDS = 10
@@ -71,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--encoding", choices=ENCODINGS, default="zero_based",
                      help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
     run.add_argument("--data-seed", type=_non_negative, default=7, help="seed of the variable_length data")
-    run.add_argument("--out", type=Path, help="output folder (default: a new folder under reports/)")
+    run.add_argument("--out", type=Path,
+                     help="output folder (default: a new folder under reports/); an existing one resumes")
+    run.add_argument("--fresh", action="store_true",
+                     help="never resume: write into a new folder next to --out")
+    run.add_argument("--timeout", type=_positive, metavar="SECONDS",
+                     help="kill a job running longer than this; its seeds are recorded as failed")
+    run.add_argument("--verify", action="store_true",
+                     help="retrain one stored seed of --out and check it reproduces its predictions")
     report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
     report.add_argument("dir", type=Path, metavar="DIR")
     report.add_argument("--benchmark-json", type=Path, metavar="FILE",
@@ -144,15 +151,33 @@ def cmd_list() -> int:
 
 
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
-    from harness.progress import run_with_progress
+    from harness.lock import FolderBusyError
+    from harness.runner import run_resumable
+    from harness.store import results_path
 
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     command = "python -m harness " + shlex.join(argv)
     request = _request(args, command, started)
     run_id = new_run_id()
     out = _out_dir(args, run_id)
-    jobs = plan_jobs(request, run_id)
-    return run_with_progress(jobs, request, out)
+    try:
+        if args.verify:
+            return _verify(request, out)
+        if args.fresh and results_path(out).is_file():
+            out = out.with_name(f"{out.name}-{run_id}")
+        return run_resumable(request, out, run_id, timeout=args.timeout)
+    except (FolderBusyError, SchemaTooNewError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _verify(request: RunRequest, out: Path) -> int:
+    from harness.verify import verify
+
+    _results_dir(out)
+    code = verify(request, out)
+    if code is None:
+        raise UsageError(f"{out} holds no ok record for this scenario/backend/seed selection to verify")
+    return code
 
 
 def _results_dir(folder: Path) -> Path:
@@ -210,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compare(args)
         return cmd_report(args)
     except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SchemaTooNewError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,12 +13,12 @@ import pandas as pd
 
 from harness import aggregate, stats
 from harness.sections import md
-from harness.store import load_records, results_path
+from harness.store import latest_per_key, load_records, results_path
 
 
 def _frame(out_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     loaded = load_records(results_path(out_dir))
-    return aggregate.ok(aggregate.to_frame(loaded.records)), loaded.warnings
+    return aggregate.ok(aggregate.to_frame(latest_per_key(loaded.records))), loaded.warnings
 
 
 def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:

@@ -1,16 +1,19 @@
 """Run jobs in worker processes, longest first, at most `workers` at a time.
 
-Each job gets a fresh spawned process (so TensorFlow and PyTorch never share
-one, and a crash takes down only its job). Workers report over one queue; the
-driver alone writes records, as soon as each seed finishes.
+Each job gets a fresh spawned process (so TensorFlow and PyTorch never share one, and a
+crash takes down only its job) and a pipe of its own. A pipe's `send` is synchronous, so a
+record sent before a worker dies is never lost in a buffer. The driver alone writes records,
+as soon as each seed finishes.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue as queue_module
+import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -34,67 +37,73 @@ class ExecutionHooks:
 class _Running:
     job: Job
     process: Any
+    channel: Connection
+    started: float = field(default_factory=time.monotonic)
     seen: set[int] = field(default_factory=set)
-    done: bool = False
+    closed: bool = False  # the worker's end of the pipe is gone: it finished or died
+    killed: str | None = None  # why the driver killed it (timeout)
 
 
-def execute(jobs: list[Job], workers: int, hooks: ExecutionHooks, log_dir: Path | None = None) -> None:
+def execute(jobs: list[Job], workers: int, hooks: ExecutionHooks, log_dir: Path | None = None,
+            timeout: float | None = None) -> None:
     """Run every job; a worker that dies leaves `failed` records for its unfinished seeds.
 
     With `log_dir`, each worker's stdout/stderr (framework logs) goes to `job-N.log` there.
+    With `timeout`, a job still running after that many seconds is killed (its seeds fail).
     """
     ctx = mp.get_context("spawn")
-    messages = ctx.Queue()
     pending = sorted(jobs, key=lambda job: job.cost, reverse=True)
     running: dict[int, _Running] = {}
     while pending or running:
         while pending and len(running) < workers:
             job = pending.pop(0)
+            reader, writer = ctx.Pipe(duplex=False)
             log = str(log_dir / f"job-{job.job_id}.log") if log_dir else None
-            process = ctx.Process(target=run_job, args=(job, messages, log), daemon=True)
+            process = ctx.Process(target=run_job, args=(job, writer, log), daemon=True)
             process.start()
-            running[job.job_id] = _Running(job, process)
+            writer.close()  # only the worker holds the writing end: EOF means it is gone
+            running[job.job_id] = _Running(job, process, reader)
             hooks.on_job_start(job)
-        _drain(messages, running, hooks)
+        for channel in wait([s.channel for s in running.values()], timeout=POLL_S):
+            state = next(s for s in running.values() if s.channel is channel)
+            _receive(state, hooks)
         for job_id, state in list(running.items()):
-            if state.done or not state.process.is_alive():
-                _finish(state, messages, running, hooks)
+            if timeout and not state.closed and time.monotonic() - state.started > timeout:
+                state.process.kill()
+                state.killed = f"timed out after {timeout:g} s (--timeout)"
+            if state.closed:
+                _finish(state, hooks)
                 del running[job_id]
 
 
-def _drain(messages: Any, running: dict[int, _Running], hooks: ExecutionHooks) -> None:
+def _receive(state: _Running, hooks: ExecutionHooks) -> None:
+    """Handle every message waiting on the job's pipe; EOF marks the job as ended."""
     try:
-        message = messages.get(timeout=POLL_S)
-    except queue_module.Empty:
-        return
-    while True:
-        _handle(message, running, hooks)
-        try:
-            message = messages.get_nowait()
-        except queue_module.Empty:
-            return
+        while state.channel.poll():
+            kind, _, *payload = state.channel.recv()
+            if kind == "record":
+                state.seen.add(payload[0]["seed"])
+                hooks.on_record(state.job, payload[0])
+            elif kind == "progress":
+                hooks.on_progress(state.job, payload[0])
+    except (EOFError, OSError):
+        state.closed = True
 
 
-def _handle(message: tuple, running: dict[int, _Running], hooks: ExecutionHooks) -> None:
-    kind, job_id, *payload = message
-    state = running.get(job_id)
-    if state is None:
-        return
-    if kind == "record":
-        state.seen.add(payload[0]["seed"])
-        hooks.on_record(state.job, payload[0])
-    elif kind == "progress":
-        hooks.on_progress(state.job, payload[0])
-    elif kind == "done":
-        state.done = True
-
-
-def _finish(state: _Running, messages: Any, running: dict[int, _Running], hooks: ExecutionHooks) -> None:
+def _finish(state: _Running, hooks: ExecutionHooks) -> None:
     state.process.join(timeout=30)
-    if not state.done:  # died without saying goodbye: collect any last words first
-        _drain(messages, running, hooks)
+    state.channel.close()
+    reason = state.killed or _exit_reason(state.process.exitcode)
     for seed in state.job.seeds:
         if seed not in state.seen:
-            code = state.process.exitcode
-            hooks.on_record(state.job, failed_record(state.job, seed, f"worker exited with code {code}"))
+            hooks.on_record(state.job, failed_record(state.job, seed, reason))
     hooks.on_job_end(state.job)
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"worker killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"worker exited with code {code} before finishing"

@@ -7,6 +7,7 @@ several chunks so every worker stays busy. Jobs run longest first.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field, replace
 
@@ -97,16 +98,27 @@ def _chunks(seeds: tuple[int, ...], count: int) -> list[tuple[int, ...]]:
     return [seeds[i : i + size] for i in range(0, len(seeds), size)]
 
 
-def plan_jobs(request: RunRequest, run_id: str) -> list[Job]:
-    """One job per (scenario, backend), split into seed chunks when it dominates the run."""
+def job_key(job: Job, seed: int) -> tuple:
+    """The same key `records.record_key` gives the record this (job, seed) writes."""
+    options = json.dumps(job.scenario.options.as_dict(), sort_keys=True)
+    return (job.scenario.spec.id, options, job.backend, job.execution, seed)
+
+
+def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozenset()) -> list[Job]:
+    """One job per (scenario, backend), split into seed chunks when it dominates the run.
+
+    Seeds whose key is in `done` (already stored) are left out: that is how a run resumes.
+    """
     threads = max(1, request.cores // max(1, request.workers))
-    whole = [
-        Job(0, resolve(request, sid), backend, request.seeds, profile_name(request), run_id,
-            threads, request.execution, command=request.command,
-            run_started=request.run_started)
-        for sid in request.scenarios
-        for backend in request.backends
-    ]
+    whole = []
+    for sid in request.scenarios:
+        for backend in request.backends:
+            job = Job(0, resolve(request, sid), backend, request.seeds, profile_name(request), run_id,
+                      threads, request.execution, command=request.command,
+                      run_started=request.run_started)
+            seeds = tuple(s for s in job.seeds if job_key(job, s) not in done)
+            if seeds:
+                whole.append(replace(job, seeds=seeds))
     share = sum(job.cost for job in whole) / max(1, 2 * request.workers)
     jobs: list[Job] = []
     for job in whole:

@@ -30,8 +30,8 @@ def _label(job: Job) -> str:
     return f"{job.scenario.spec.id} · {job.backend} · seeds {seeds}"
 
 
-def run_with_progress(jobs: list[Job], request: RunRequest, out: Path) -> int:
-    console = Console(stderr=True)
+def run_with_progress(jobs: list[Job], request: RunRequest, out: Path, timeout: float | None = None) -> int:
+    console = Console(stderr=True, soft_wrap=True)
     out.mkdir(parents=True, exist_ok=True)
     store = results_path(out)
     records: list[dict[str, Any]] = []
@@ -69,7 +69,7 @@ def run_with_progress(jobs: list[Job], request: RunRequest, out: Path) -> int:
         logs = out / "logs"
         logs.mkdir(exist_ok=True)
         hooks = ExecutionHooks(on_record, on_progress, on_start, on_end)
-        execute(jobs, request.workers, hooks, log_dir=logs)
+        execute(jobs, request.workers, hooks, log_dir=logs, timeout=timeout)
     wall = time.perf_counter() - started
     path, _ = write_report(out)
     _summary(console, records, wall)

@@ -8,12 +8,13 @@ Load them with: ``pandas.read_json("DIR/results.jsonl", lines=True)``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
-STATUSES = ("ok", "failed")
+STATUSES = ("ok", "failed", "diverged")
 
 
 @dataclass
@@ -62,8 +63,19 @@ class RecordError(ValueError):
     """A stored line that is not a record this version can read."""
 
 
+class SchemaTooNewError(RecordError):
+    """Records written by a newer harness: refused outright, never half-read."""
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def record_key(record: dict[str, Any]) -> tuple:
+    """What makes two records the same job: resume skips a seed whose key is already stored."""
+    options = json.dumps(record.get("options") or {}, sort_keys=True)
+    return (record["scenario"], options, record["backend"], record.get("execution", "idiomatic"),
+            record["seed"])
 
 
 def new_run_id() -> str:
@@ -79,7 +91,7 @@ def validate_record(raw: Any) -> dict[str, Any]:
     if not isinstance(version, int):
         raise RecordError("no schema_version")
     if version > SCHEMA_VERSION:
-        raise RecordError(
+        raise SchemaTooNewError(
             f"schema_version {version} is newer than this harness reads ({SCHEMA_VERSION}); "
             "upgrade alphabet-bench"
         )

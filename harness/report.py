@@ -12,7 +12,7 @@ from harness import aggregate
 from harness import sections as sections_
 from harness.bench_json import benchmark_section
 from harness.figures import write_figures
-from harness.store import LoadedRecords, load_records, results_path
+from harness.store import LoadedRecords, latest_per_key, load_records, results_path
 
 REPORT_FILE = "report.md"
 _md = sections_.md
@@ -98,8 +98,8 @@ def write_report(out_dir: Path, benchmark_json: Path | None = None) -> tuple[Pat
     results = results_path(out_dir)
     loaded = load_records(results) if results.is_file() else LoadedRecords()
     extra = [benchmark_section(benchmark_json)] if benchmark_json is not None else []
-    text = render(loaded.records, loaded.warnings, extra)
-    write_figures(loaded.records, Path(out_dir))
+    text = render(latest_per_key(loaded.records), loaded.warnings, extra)
+    write_figures(latest_per_key(loaded.records), Path(out_dir))
     path = Path(out_dir) / REPORT_FILE
     path.write_text(text, encoding="utf-8")
     return path, loaded.warnings

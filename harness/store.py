@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.records import RecordError, validate_record
+from harness.records import RecordError, SchemaTooNewError, record_key, validate_record
 
 RESULTS_FILE = "results.jsonl"
 
@@ -43,6 +43,34 @@ def load_records(path: Path) -> LoadedRecords:
                 loaded.records.append(validate_record(json.loads(line)))
             except json.JSONDecodeError:
                 loaded.warnings.append(f"{path}:{number}: not valid JSON (torn or garbage line), skipped")
+            except SchemaTooNewError as exc:
+                raise SchemaTooNewError(f"{path}:{number}: {exc}") from None
             except RecordError as exc:
                 loaded.warnings.append(f"{path}:{number}: {exc}, skipped")
     return loaded
+
+
+def latest_per_key(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per (scenario, options, backend, execution, seed): the last one written.
+
+    A failed seed that a resumed run retried successfully is then reported by its retry.
+    """
+    latest = {record_key(r): r for r in records}
+    return list(latest.values())
+
+
+def repair_tail(path: Path) -> str | None:
+    """End a torn last line (left by a kill mid-write) so the next record starts on its own line.
+
+    The torn fragment is kept, not deleted: it stays a line that loading reports and skips.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    with open(path, "rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return None
+        handle.write(b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return f"{path}: the last line was torn (a run was killed mid-write); it is kept and skipped"

@@ -49,6 +49,12 @@ def record_for(job: Job, seed: int, **fields: Any) -> ResultRecord:
     return ResultRecord(**base)
 
 
+def _json_float(value: float) -> float | None:
+    """Strict JSON has no NaN/inf: a diverged epoch's loss is stored as null."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 def failed_record(job: Job, seed: int, error: str) -> dict[str, Any]:
     return record_for(job, seed, status="failed", error=error).to_dict()
 
@@ -56,8 +62,8 @@ def failed_record(job: Job, seed: int, error: str) -> dict[str, Any]:
 class _Throttle:
     """Batches progress ticks so a 5000-epoch job does not flood the queue."""
 
-    def __init__(self, queue: Any, job_id: int) -> None:
-        self.queue, self.job_id, self.pending, self.last = queue, job_id, 0, time.monotonic()
+    def __init__(self, channel: Any, job_id: int) -> None:
+        self.channel, self.job_id, self.pending, self.last = channel, job_id, 0, time.monotonic()
 
     def __call__(self, updates: int) -> None:
         self.pending += updates
@@ -66,7 +72,7 @@ class _Throttle:
 
     def flush(self) -> None:
         if self.pending:
-            self.queue.put(("progress", self.job_id, self.pending))
+            self.channel.send(("progress", self.job_id, self.pending))
         self.pending, self.last = 0, time.monotonic()
 
 
@@ -79,15 +85,15 @@ def _redirect_output(log_path: str | None) -> None:
     os.dup2(handle.fileno(), 2)
 
 
-def run_job(job: Job, queue: Any, log_path: str | None = None) -> None:
-    """Process entry point: emits ('record', job_id, dict) per seed, then ('done', job_id)."""
+def run_job(job: Job, channel: Any, log_path: str | None = None) -> None:
+    """Process entry point: sends ('record', job_id, dict) per seed, then ('done', job_id)."""
     _redirect_output(log_path)
     for name in THREAD_ENV:
         os.environ[name] = str(job.threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any framework import
     done: set[int] = set()
     try:
-        _train_and_emit(job, queue, done)
+        _train_and_emit(job, channel, done)
     except BaseException as exc:
         reason = f"{type(exc).__name__}: {exc}"
         detail = traceback.format_exc(limit=8)
@@ -95,11 +101,11 @@ def run_job(job: Job, queue: Any, log_path: str | None = None) -> None:
             if seed not in done:
                 record = failed_record(job, seed, reason)
                 record["traceback"] = detail
-                queue.put(("record", job.job_id, record))
-    queue.put(("done", job.job_id))
+                channel.send(("record", job.job_id, record))
+    channel.send(("done", job.job_id))
 
 
-def _train_and_emit(job: Job, queue: Any, done: set[int]) -> None:
+def _train_and_emit(job: Job, channel: Any, done: set[int]) -> None:
     from backends import RuntimeConfig, load_backend
     from harness.evaluate import evaluate
     from harness.seeds import make_plan, probe_rng
@@ -111,21 +117,21 @@ def _train_and_emit(job: Job, queue: Any, done: set[int]) -> None:
     data = build_data(job.scenario)
     spec = job.scenario.spec
     plans = [make_plan(s, data.n_samples, job.scenario.epochs, spec.shuffle) for s in job.seeds]
-    progress = _Throttle(queue, job.job_id)
+    progress = _Throttle(channel, job.job_id)
     for trained in backend.train(job.scenario, data, plans, progress):
         progress.flush()
         result = evaluate(spec, data, trained.predictor, probe_rng(trained.seed))
         finite = all(math.isfinite(v) for v in trained.epoch_loss)
         record = record_for(
             job, trained.seed,
-            status="ok" if finite else "failed",
+            status="ok" if finite else "diverged",
             error=None if finite else "loss became NaN or infinite",
             framework_versions=versions,
             runtime={**knobs, "threads": job.threads, "deterministic": job.deterministic},
             accuracy=result.accuracy,
             patterns=result.patterns,
-            epoch_loss=[float(v) for v in trained.epoch_loss],
-            epoch_accuracy=[float(v) for v in trained.epoch_accuracy],
+            epoch_loss=[_json_float(v) for v in trained.epoch_loss],
+            epoch_accuracy=[_json_float(v) for v in trained.epoch_accuracy],
             train_seconds=trained.train_seconds,
             first_epoch_seconds=trained.first_epoch_seconds,
             updates=trained.updates,
@@ -134,5 +140,5 @@ def _train_and_emit(job: Job, queue: Any, done: set[int]) -> None:
             batch_train_seconds=trained.batch_train_seconds,
             probes={**result.probes, **trained.extra},
         )
-        queue.put(("record", job.job_id, record.to_dict()))
+        channel.send(("record", job.job_id, record.to_dict()))
         done.add(trained.seed)

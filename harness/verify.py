@@ -1,0 +1,56 @@
+"""`run … --verify`: retrain one stored seed and check it reproduces the stored predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from harness.executor import ExecutionHooks, execute
+from harness.plan import Job, RunRequest
+from harness.runner import stored_records
+from scenarios import ResolvedScenario, ScenarioOptions, get_scenario
+
+COMPARED = ("patterns", "probes", "epoch_loss", "accuracy")
+
+
+def pick_record(records: list[dict[str, Any]], request: RunRequest) -> dict[str, Any] | None:
+    """The first stored ok record that the request covers."""
+    for record in records:
+        if (record["status"] == "ok" and record["scenario"] in request.scenarios
+                and record["backend"] in request.backends and record["seed"] in request.seeds):
+            return record
+    return None
+
+
+def job_from_record(record: dict[str, Any]) -> Job:
+    scenario = ResolvedScenario(get_scenario(record["scenario"]), ScenarioOptions(**record["options"]))
+    return Job(0, scenario, record["backend"], (record["seed"],), record["profile"], "verify",
+               int(record["runtime"].get("threads", 1)), record.get("execution", "idiomatic"),
+               bool(record["runtime"].get("deterministic", True)))
+
+
+def differences(stored: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
+    return [field for field in COMPARED if stored.get(field) != fresh.get(field)]
+
+
+def verify(request: RunRequest, out: Path) -> int | None:
+    """0: reproduced; 1: it did not; None: nothing stored to verify (the CLI says so)."""
+    console = Console(stderr=True, soft_wrap=True)
+    record = pick_record(stored_records(out).records, request)
+    if record is None:
+        return None
+    label = f"{record['scenario']} · {record['backend']} · {record.get('execution')} · seed {record['seed']}"
+    console.print(f"verifying {label} from {out} …")
+    fresh: list[dict[str, Any]] = []
+    execute([job_from_record(record)], 1, ExecutionHooks(on_record=lambda job, r: fresh.append(r)))
+    if not fresh or fresh[0]["status"] != "ok":
+        console.print(f"[red]not reproduced[/]: the rerun failed: {fresh[0]['error'] if fresh else '?'}")
+        return 1
+    diff = differences(record, fresh[0])
+    if diff:
+        console.print(f"[red]not reproduced[/]: {label} differs in {', '.join(diff)}")
+        return 1
+    console.print(f"[green]reproduced[/]: {label} gives the stored predictions, probes and losses")
+    return 0

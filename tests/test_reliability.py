@@ -1,0 +1,176 @@
+"""Resume after a kill, failures as data, one writer per folder, bad input never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness import cli
+from harness.lock import folder_lock
+from harness.records import SCHEMA_VERSION, record_key
+from harness.store import append_record, results_path
+from tests.fakes import make_record
+
+CRASH_ENV = {"ALPHABET_BENCH_BACKENDS": "crash=tests.crash_backend"}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def harness(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+                          env={**os.environ, **CRASH_ENV, **(env or {})}, cwd=ROOT, timeout=300, **kwargs)
+
+
+def records(out: Path) -> list[dict]:
+    return [json.loads(line) for line in results_path(out).read_text().splitlines() if line.startswith("{")
+            and line.endswith("}")]
+
+
+RUN = ("run", "--backend", "crash", "--scenario", "one_char", "stateful", "--epochs", "2", "--workers", "1")
+
+
+def test_sigkill_mid_run_then_resume_completes_without_duplicates(tmp_path):
+    args = [*RUN, "--seeds", "6", "--out", str(tmp_path)]
+    process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=ROOT, start_new_session=True,
+                               env={**os.environ, **CRASH_ENV, "CRASH_DELAY": "0.4"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = results_path(tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not store.exists() or store.read_text().count("\n") < 3):
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)  # the driver and its worker, mid-run
+    process.wait()
+    before = store.read_bytes()
+    assert 3 <= before.count(b"\n") < 12
+    result = harness(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "resuming" in result.stderr
+    after = store.read_bytes()
+    assert after.startswith(before)  # what was written before the kill is byte-identical
+    keys = [record_key(r) for r in records(tmp_path)]
+    assert len(keys) == 12 and len(set(keys)) == 12
+
+
+def test_torn_last_line_is_reported_kept_and_skipped(tmp_path):
+    args = [*RUN, "--seeds", "2", "--out", str(tmp_path)]
+    assert harness(*args).returncode == 0
+    store = results_path(tmp_path)
+    lines = store.read_text().splitlines()
+    store.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40])  # a kill mid-write
+    result = harness(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "last line was torn" in result.stderr
+    assert len({record_key(r) for r in records(tmp_path)}) == 4
+    report = harness("report", str(tmp_path))
+    assert report.returncode == 0 and "not valid JSON" in report.stderr
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "error"),
+    [("exit", "failed", "exited with code 3"), ("raise", "failed", "RuntimeError: boom on purpose"),
+     ("nan", "diverged", "NaN")],
+)
+def test_a_failing_seed_is_recorded_and_the_rest_completes(tmp_path, mode, status, error):
+    result = harness(*RUN, "--seeds", "3", "--out", str(tmp_path), env={"CRASH_MODE": mode})
+    assert result.returncode == 1
+    assert "failed" in result.stderr and "Traceback" not in result.stderr
+    by_key = {(r["scenario"], r["seed"]): r for r in records(tmp_path)}
+    assert len(by_key) == 6
+    assert by_key[("one_char", 1)]["status"] == status and error in by_key[("one_char", 1)]["error"]
+    assert by_key[("one_char", 0)]["status"] == "ok" and by_key[("stateful", 0)]["status"] == "ok"
+    report = (tmp_path / "report.md").read_text()
+    assert "## Failures" in report and error in report
+
+
+def test_a_hung_job_is_killed_by_the_timeout(tmp_path):
+    result = harness(*RUN, "--seeds", "2", "--timeout", "5", "--out", str(tmp_path),
+                     env={"CRASH_MODE": "hang"})
+    assert result.returncode == 1
+    failed = [r for r in records(tmp_path) if r["status"] == "failed"]
+    assert failed and all("timed out after 5 s" in r["error"] for r in failed)
+    assert any(r["status"] == "ok" for r in records(tmp_path))
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    with folder_lock(tmp_path):
+        result = harness(*RUN, "--seeds", "1", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "in use by another run" in result.stderr
+    assert not results_path(tmp_path).exists()
+
+
+def test_fresh_starts_a_new_folder(tmp_path):
+    out = tmp_path / "run"
+    assert harness(*RUN, "--seeds", "1", "--out", str(out)).returncode == 0
+    before = results_path(out).read_bytes()
+    assert harness(*RUN, "--seeds", "1", "--out", str(out), "--fresh").returncode == 0
+    assert results_path(out).read_bytes() == before
+    siblings = [p for p in tmp_path.iterdir() if p.name.startswith("run-")]
+    assert len(siblings) == 1 and len(records(siblings[0])) == 2
+
+
+def test_verify_reproduces_and_detects_tampering(tmp_path):
+    assert harness(*RUN, "--seeds", "1", "--out", str(tmp_path)).returncode == 0
+    ok = harness(*RUN, "--seeds", "1", "--out", str(tmp_path), "--verify")
+    assert ok.returncode == 0 and "reproduced" in ok.stderr
+    store = results_path(tmp_path)
+    tampered = [json.loads(line) for line in store.read_text().splitlines()]
+    tampered[0]["patterns"][0]["predicted"] = "Q"
+    store.write_text("".join(json.dumps(r) + "\n" for r in tampered))
+    bad = harness(*RUN, "--seeds", "1", "--out", str(tmp_path), "--verify")
+    assert bad.returncode == 1 and "not reproduced" in bad.stderr and "patterns" in bad.stderr
+    assert len(records(tmp_path)) == 2  # verifying appends nothing
+
+
+def test_newer_schema_is_refused_by_name(tmp_path):
+    append_record(results_path(tmp_path), make_record(schema_version=SCHEMA_VERSION + 1))
+    for args in (["report", str(tmp_path)], [*RUN, "--seeds", "1", "--out", str(tmp_path)]):
+        result = harness(*args)
+        assert result.returncode == 2 and "newer than this harness" in result.stderr
+        assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "report.md").exists()
+
+
+TOKENS = st.sampled_from([
+    "run", "list", "report", "compare", "--all", "--scenario", "one_char", "stateful", "nope",
+    "--backend", "torch", "keras", "jax", "--seeds", "--seed", "--epochs", "--workers", "--timeout",
+    "--quick", "--fresh", "--verify", "--encoding", "one_based", "--data-seed", "--out", "--benchmark-json",
+    "0", "-1", "3", "1e9", "x", "", "--", "-h", "out", "missing.json",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=st.lists(st.one_of(TOKENS, st.text(max_size=8)), max_size=8))
+def test_cli_parser_fuzz_never_tracebacks(argv, monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("harness.runner.run_resumable", lambda *a, **k: 0)
+    monkeypatch.setattr("harness.verify.verify", lambda *a, **k: 0)
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse's --help
+        code = exc.code
+    assert code in (0, 2)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code == 2:
+        assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_resume_retries_failed_seeds_and_the_report_keeps_the_retry(tmp_path):
+    assert harness(*RUN, "--seeds", "2", "--out", str(tmp_path), env={"CRASH_MODE": "raise"}).returncode == 1
+    result = harness(*RUN, "--seeds", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 of 4 seed runs already stored, 2 to run" in result.stderr  # seed 1 failed in both
+    statuses = [(r["scenario"], r["seed"], r["status"]) for r in records(tmp_path)]
+    for scenario in ("one_char", "stateful"):
+        assert statuses.count((scenario, 1, "failed")) == 1 and statuses.count((scenario, 1, "ok")) == 1
+        assert statuses.count((scenario, 0, "ok")) == 1
+    assert "## Failures" not in (tmp_path / "report.md").read_text()
