@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -71,6 +71,12 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+_FIELDS = ResultRecord.__dataclass_fields__.values()
+_REQUIRED = frozenset(f.name for f in _FIELDS if f.default is MISSING and f.default_factory is MISSING)
+_OPTIONAL = {f.name: (f.default_factory if f.default is MISSING else f.default)
+             for f in _FIELDS if f.name not in _REQUIRED}
+
+
 def record_key(record: dict[str, Any]) -> tuple:
     """What makes two records the same job: resume skips a seed whose key is already stored."""
     options = json.dumps(record.get("options") or {}, sort_keys=True)
@@ -95,9 +101,11 @@ def validate_record(raw: Any) -> dict[str, Any]:
             f"schema_version {version} is newer than this harness reads ({SCHEMA_VERSION}); "
             "upgrade alphabet-bench"
         )
-    missing = sorted(k for k in ResultRecord.__dataclass_fields__ if k not in raw)
+    missing = sorted(k for k in _REQUIRED if k not in raw)
     if missing:
         raise RecordError(f"missing fields: {', '.join(missing)}")
+    for name, value in _OPTIONAL.items():  # fields added later within this schema version
+        raw.setdefault(name, value() if callable(value) else value)
     if raw["status"] not in STATUSES:
         raise RecordError(f"status {raw['status']!r} is not one of {', '.join(STATUSES)}")
     return raw

@@ -141,3 +141,11 @@ def test_variable_length_error_by_input_length():
     section = text.split("by input length")[1]
     assert re.search(r"\|\s+1\s+\|\s+2\s+\|\s+50.0\s+\|", section), section
     assert re.search(r"\|\s+2\s+\|\s+1\s+\|\s+0.0\s+\|", section), section
+
+
+def test_records_from_before_an_optional_field_was_added_still_load(tmp_path):
+    record = make_record()
+    del record["seeds_together"], record["batch_train_seconds"]
+    append_record(results_path(tmp_path), record)
+    loaded = load_records(results_path(tmp_path))
+    assert loaded.warnings == [] and loaded.records[0]["seeds_together"] == 1
