@@ -85,6 +85,15 @@ def distribution_versions(name: str) -> dict[str, str | None]:
     return out
 
 
+EXECUTIONS = ("idiomatic", "fast")
+
+
+def supported_executions(name: str) -> tuple[str, ...]:
+    """Execution modes a backend implements (its module's EXECUTIONS; cheap: no framework import)."""
+    module = importlib.import_module(get_entry(name).module)
+    return tuple(getattr(module, "EXECUTIONS", EXECUTIONS))
+
+
 def load_backend(name: str) -> Backend:
     """Import the backend module (and so its framework) and instantiate it."""
     module = importlib.import_module(get_entry(name).module)
@@ -92,6 +101,7 @@ def load_backend(name: str) -> Backend:
 
 
 __all__ = [
+    "EXECUTIONS",
     "PLUGINS_ENV",
     "Backend",
     "Predictor",
@@ -106,4 +116,5 @@ __all__ = [
     "installed_backends",
     "is_installed",
     "load_backend",
+    "supported_executions",
 ]

@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from backends import backend_names, distribution_versions, get_entry, installed_backends, is_installed
+from backends import (
+    EXECUTIONS,
+    backend_names,
+    distribution_versions,
+    get_entry,
+    installed_backends,
+    is_installed,
+    supported_executions,
+)
 from harness.machine import PROJECT_ROOT, cpu_count
 from harness.plan import RunRequest, updates_per_seed
 from harness.records import SchemaTooNewError, new_run_id
@@ -68,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="smoke profile: 2 seeds, epochs cut to ~2,500 updates per seed")
     run.add_argument("--workers", type=_positive, default=None,
                      help="parallel worker processes (default: the cores)")
+    run.add_argument("--execution", choices=EXECUTIONS, default="fast",
+                     help="fast (default): compiled loop, seeds trained together, same updates; "
+                     "idiomatic: the way people write it (Keras fit, eager PyTorch)")
     run.add_argument("--encoding", choices=ENCODINGS, default="zero_based",
                      help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
     run.add_argument("--data-seed", type=_non_negative, default=7, help="seed of the variable_length data")
@@ -83,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("dir", type=Path, metavar="DIR")
     report.add_argument("--benchmark-json", type=Path, metavar="FILE",
                         help="also render the timing table of a pytest-benchmark JSON file")
+    speed = sub.add_parser("speed", help="measure idiomatic vs fast execution side by side")
+    speed.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS), metavar="ID",
+                       help="default: one_char variable_length")
+    speed.add_argument("--backend", nargs="+", action="extend", choices=backend_names(), metavar="NAME")
+    speed.add_argument("--seeds", type=_positive, default=10, metavar="N", help="seeds trained per job")
+    speed.add_argument("--epochs", type=_positive,
+                       help="epochs per job (default: a few seconds of work per scenario)")
+    speed.add_argument("--out", type=Path, help="also write the table to this markdown file")
     compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
     compare.add_argument("dir_a", type=Path, metavar="DIR_A")
     compare.add_argument("dir_b", type=Path, metavar="DIR_B")
@@ -104,6 +123,11 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
         seeds = tuple(dict.fromkeys(args.seed))
     else:
         seeds = tuple(range(args.seeds or (2 if args.quick else DEFAULT_SEEDS)))
+    execution = getattr(args, "execution", "idiomatic")
+    for name in backends:
+        if execution not in supported_executions(name):
+            raise UsageError(f"backend {name!r} does not implement {execution!r} execution; "
+                             f"valid choices: {', '.join(supported_executions(name))}")
     cores = cpu_count()
     return RunRequest(
         scenarios=tuple(dict.fromkeys(args.scenario or SCENARIOS)),
@@ -115,6 +139,7 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
         cores=cores,
         command=command,
         run_started=started,
+        execution=execution,
     )
 
 
@@ -191,6 +216,27 @@ def _results_dir(folder: Path) -> Path:
     return folder
 
 
+def cmd_speed(args: argparse.Namespace) -> int:
+    from harness.speed import measure, speed_table
+
+    if args.out is not None and args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a folder; pass a file path such as speed.md")
+    args.seed, args.quick, args.workers = None, False, 1
+    args.encoding, args.data_seed = "zero_based", 7
+    args.scenario = args.scenario or ["one_char", "variable_length"]
+    request = _request(args, "python -m harness speed", "")
+    executions = ("idiomatic", "fast")
+    for name in request.backends:
+        missing = [e for e in executions if e not in supported_executions(name)]
+        if missing:
+            raise UsageError(f"backend {name!r} does not implement {', '.join(missing)} execution")
+    text = speed_table(measure(request, executions, args.epochs))
+    if args.out is not None:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.compare import render_comparison
 
@@ -233,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args, argv)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "speed":
+            return cmd_speed(args)
         return cmd_report(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -122,7 +122,9 @@ def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozens
     share = sum(job.cost for job in whole) / max(1, 2 * request.workers)
     jobs: list[Job] = []
     for job in whole:
-        pieces = min(len(job.seeds), max(1, math.ceil(job.cost / share))) if share else 1
+        # fast mode trains a job's seeds together, so splitting would only lose that batching
+        split = share and request.execution != "fast"
+        pieces = min(len(job.seeds), max(1, math.ceil(job.cost / share))) if split else 1
         jobs.extend(replace(job, seeds=chunk) for chunk in _chunks(job.seeds, pieces))
     jobs.sort(key=lambda job: job.cost, reverse=True)
     return [replace(job, job_id=i) for i, job in enumerate(jobs)]

@@ -174,3 +174,14 @@ def test_resume_retries_failed_seeds_and_the_report_keeps_the_retry(tmp_path):
         assert statuses.count((scenario, 1, "failed")) == 1 and statuses.count((scenario, 1, "ok")) == 1
         assert statuses.count((scenario, 0, "ok")) == 1
     assert "## Failures" not in (tmp_path / "report.md").read_text()
+
+
+def test_speed_command_measures_both_executions_side_by_side(tmp_path):
+    out = tmp_path / "speed.md"
+    result = harness("speed", "--backend", "crash", "--scenario", "one_char", "--seeds", "2", "--epochs", "3",
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = out.read_text()
+    assert "fast speed-up ×" in text
+    rows = [line for line in text.splitlines() if line.startswith("| one_char")]
+    assert any("idiomatic" in r for r in rows) and any("| fast" in r for r in rows)

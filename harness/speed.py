@@ -1,0 +1,72 @@
+"""`python -m harness speed`: idiomatic vs fast, side by side in one run, on this machine.
+
+Every (scenario, backend, execution) trains the same seeds for the same epochs, one job at a
+time (so they never compete for cores), through the harness's own worker path. The table
+gives µs per seed-update, the fast/idiomatic speed-up, the accuracy of both (the same
+training, so it should agree), and the harness overhead: the worker's wall time around the
+training loop (spawn, framework import, data, evaluation, records) relative to that loop.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+
+from harness.executor import ExecutionHooks, execute
+from harness.plan import Job, RunRequest, plan_jobs
+from harness.sections import md
+
+DEFAULT_EPOCHS = {"one_char": 20, "feature_window": 20, "timestep_window": 20, "batch_state": 500,
+                  "stateful": 20, "variable_length": 2}
+
+
+def _one_job(request: RunRequest, scenario: str, backend: str, execution: str, epochs: int | None) -> Job:
+    options = replace(request.options, epochs=epochs or DEFAULT_EPOCHS[scenario])
+    single = replace(request, scenarios=(scenario,), backends=(backend,), execution=execution,
+                     options=options, workers=1)
+    job = plan_jobs(single, "speed")[0]
+    return replace(job, seeds=request.seeds)  # one job with every seed, in both executions
+
+
+def measure(request: RunRequest, executions: tuple[str, ...], epochs: int | None) -> pd.DataFrame:
+    rows = []
+    for scenario in request.scenarios:
+        for backend in request.backends:
+            for execution in executions:
+                job = _one_job(request, scenario, backend, execution, epochs)
+                records: list[dict[str, Any]] = []
+                started = time.perf_counter()
+                execute([job], 1, ExecutionHooks(on_record=lambda _job, r, sink=records: sink.append(r)))
+                wall = time.perf_counter() - started
+                rows.append(_row(job, records, wall))
+    return pd.DataFrame(rows)
+
+
+def _row(job: Job, records: list[dict[str, Any]], wall: float) -> dict[str, Any]:
+    ok = [r for r in records if r["status"] == "ok"]
+    train = sum(r["train_seconds"] for r in ok)  # per-seed shares add up to the batch's wall time
+    updates = sum(r["updates"] for r in ok)
+    return {
+        "scenario": job.scenario.spec.id, "backend": job.backend, "execution": job.execution,
+        "seeds": len(ok), "epochs": job.scenario.epochs,
+        "µs per seed-update": 1e6 * train / updates if updates else None,
+        "train s": train, "job wall s": wall,
+        "overhead %": 100.0 * (wall - train) / train if train else None,
+        "accuracy %": 100.0 * sum(r["accuracy"] for r in ok) / len(ok) if ok else None,
+        "failed": len(records) - len(ok),
+    }
+
+
+def speed_table(frame: pd.DataFrame) -> str:
+    """The measurements plus, per scenario × backend, how many times faster `fast` is."""
+    parts = [md(frame, ".3g")]
+    if set(frame["execution"]) >= {"idiomatic", "fast"}:
+        wide = frame.pivot_table(index=["scenario", "backend"], columns="execution",
+                                 values="µs per seed-update", sort=False)
+        wide["fast speed-up ×"] = wide["idiomatic"] / wide["fast"]
+        parts.append("Speed-up of `fast` over `idiomatic` (same seeds, same epochs, same machine):\n\n"
+                     + md(wide.reset_index(), ".3g"))
+    return "\n\n".join(parts)
