@@ -49,6 +49,8 @@ def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "first_epoch_seconds": r.get("first_epoch_seconds"),
             "updates": r.get("updates"),
             "us_per_update": r.get("us_per_update"),
+            "seeds_together": r.get("seeds_together", 1),
+            "batch_train_seconds": r.get("batch_train_seconds"),
         }
         for r in records
     ]
@@ -93,6 +95,8 @@ def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
         us_per_update=("us_per_update", "median"),
         first_epoch_s=("first_epoch_seconds", "median"),
         updates_per_seed=("updates", "median"),
+        seeds_together=("seeds_together", "max"),
+        batch_train_s=("batch_train_seconds", "median"),
     ).reset_index()
 
 

@@ -144,17 +144,23 @@ def letters_section(records: list[dict[str, Any]]) -> str:
 def timing_section(frame: pd.DataFrame) -> str:
     table = aggregate.timing_table(frame)
     text = ("## Training time\n\nMedian per seed. `median_train_s`: the training loop only; "
-            "`first_epoch_s` includes tracing/compilation. ![µs per update](speed.png)\n\n")
+            "`first_epoch_s` includes tracing/compilation. Backends marked `[fast]` trained "
+            "`seeds_together` seeds in one compiled program: their `median_train_s` is each seed's "
+            "share of that batch's wall time (`batch_train_s`), and µs per update is per seed-update. "
+            "No mark: `idiomatic` execution, one seed at a time. ![µs per update](speed.png)\n\n")
     if table.empty:
         return text + "_no data_"
     ratio = table.pivot_table(index="scenario", columns="backend", values="us_per_update", sort=False)
     table["us_per_update"] = table["us_per_update"].round(0).astype("Int64")
     table["updates_per_seed"] = table["updates_per_seed"].round(0).astype("Int64")
     parts = [text + md(table, ".3g")]
-    if {"keras", "torch"} <= set(ratio.columns):
-        ratio["keras / torch"] = ratio["keras"] / ratio["torch"]
-        parts.append("Keras/PyTorch ratio of µs per update (> 1: Keras slower):\n\n"
-                     + md(ratio.reset_index(), ".4g"))
+    for suffix in sorted({c[len("keras"):] for c in ratio.columns if c.startswith("keras")}):
+        keras, torch = f"keras{suffix}", f"torch{suffix}"
+        if keras in ratio.columns and torch in ratio.columns:
+            pair = ratio[[keras, torch]].copy()
+            pair[f"{keras} / {torch}"] = pair[keras] / pair[torch]
+            parts.append(f"Keras/PyTorch ratio of µs per update, {suffix.strip('[]') or 'idiomatic'} "
+                         "execution (> 1: Keras slower):\n\n" + md(pair.reset_index(), ".4g"))
     return "\n\n".join(parts)
 
 

@@ -2,7 +2,9 @@
 
 `pytest --benchmark-only` times `backend.train` (model construction + the training loop)
 for a fixed, recorded number of epochs; `--benchmark-group-by=group` groups by scenario.
-Outside `--benchmark-only` each benchmark runs once at 2 epochs, as a plain test.
+Both execution modes are benchmarked (`fast` trains the one seed through its compiled path, so
+its rounds include that compilation). Outside `--benchmark-only` each benchmark runs once at
+1–2 epochs, as a plain test.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 
 import pytest
 
-from backends import RuntimeConfig, backend_names, is_installed, load_backend
+from backends import EXECUTIONS, RuntimeConfig, backend_names, is_installed, load_backend
 from harness.evaluate import evaluate
 from harness.plan import updates_per_epoch
 from harness.seeds import make_plan, probe_rng
@@ -34,15 +36,12 @@ def epochs_for(scenario: ResolvedScenario, size: str, benchmarking: bool) -> int
 
 @pytest.fixture(scope="session")
 def backends_ready():
-    """One set-up per backend per process: thread pools can be sized only once."""
-    ready = {}
+    """One backend instance per framework; set-up again only switches the execution mode."""
+    loaded = {}
 
-    def get(name: str):
-        if name not in ready:
-            backend = load_backend(name)
-            knobs = backend.setup(RuntimeConfig(threads=1, deterministic=True))
-            ready[name] = (backend, knobs)
-        return ready[name]
+    def get(name: str, execution: str):
+        backend = loaded.setdefault(name, load_backend(name))
+        return backend, backend.setup(RuntimeConfig(threads=1, deterministic=True, execution=execution))
 
     return get
 
@@ -52,14 +51,15 @@ def _backend_param(name: str):
     return pytest.param(name, marks=marks, id=name)
 
 
+@pytest.mark.parametrize("execution", EXECUTIONS)
 @pytest.mark.parametrize("backend_name", [_backend_param(n) for n in backend_names()])
 @pytest.mark.parametrize("scenario_id", scenario_ids())
-def test_training_speed(benchmark, backends_ready, request, scenario_id, backend_name):
+def test_training_speed(benchmark, backends_ready, request, scenario_id, backend_name, execution):
     benchmarking = is_benchmarking(request.config)
     size = request.config.getoption("--alphabet-epochs")
     base = ResolvedScenario(get_scenario(scenario_id))
     scenario = base.with_epochs(epochs_for(base, size, benchmarking))
-    backend, knobs = backends_ready(backend_name)
+    backend, knobs = backends_ready(backend_name, execution)
     data = build_data(scenario)
     plan = make_plan(SEED, data.n_samples, scenario.epochs, scenario.spec.shuffle)
 
