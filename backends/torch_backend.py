@@ -172,9 +172,9 @@ class TorchBackend(Backend):
             return
         spec = scenario.spec
         layout = Layout(spec.features, spec.units, scenario.n_classes)
-        flat = layout.stack([build_model(scenario, plan.init_seed) for plan in plans])
+        params = layout.stack([build_model(scenario, plan.init_seed) for plan in plans])
         result = train_stacked(
-            layout, flat, x, y, np.stack([plan.orders for plan in plans]),
+            layout, params, x, y, np.stack([plan.orders for plan in plans]),
             batch=spec.batch_size or x.shape[0], stateful=spec.stateful, lr=spec.learning_rate,
             progress=progress, compile_step=self._knobs.get("fast_path") == "compiled",
         )
@@ -184,7 +184,7 @@ class TorchBackend(Backend):
         together = len(plans)
         for row, plan in enumerate(plans):
             model = build_model(scenario, plan.init_seed)
-            model.load_state_dict(layout.state_dict(result.flat[row]))
+            model.load_state_dict(layout.state_dict(result.params, row))
             yield SeedTraining(
                 seed=plan.seed,
                 predictor=TorchPredictor(model, spec.stateful),
