@@ -18,7 +18,7 @@ from backends import (
     is_installed,
     supported_executions,
 )
-from harness.machine import PROJECT_ROOT, cpu_count
+from harness.machine import cpu_count
 from harness.plan import RunRequest, updates_per_seed
 from harness.records import SchemaTooNewError, new_run_id
 from scenarios import ENCODINGS, SCENARIOS, ResolvedScenario, ScenarioOptions
@@ -144,7 +144,7 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
 
 
 def _out_dir(args: argparse.Namespace, run_id: str) -> Path:
-    out = args.out or PROJECT_ROOT / "reports" / f"run-{run_id}"
+    out = args.out or Path.cwd() / "reports" / f"run-{run_id}"  # beside the user, not site-packages
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder; choose a folder path")
     return out
