@@ -86,6 +86,17 @@ class TorchPredictor:
     def weights(self) -> dict[str, np.ndarray]:
         return {name: t.detach().numpy().copy() for name, t in self._model.state_dict().items()}
 
+    def set_weights(self, state: dict[str, np.ndarray]) -> None:
+        """Load a numpy `state_dict` (e.g. mapped from Keras) as float32 copies; clears carried state.
+
+        `load_state_dict(strict=True)` refuses missing or extra names, and shapes are checked.
+        """
+        import torch
+
+        tensors = {name: torch.tensor(np.asarray(a, dtype=np.float32)) for name, a in state.items()}
+        self._model.load_state_dict(tensors, strict=True)
+        self._state = None
+
 
 class TorchBackend(Backend):
     name = "torch"
