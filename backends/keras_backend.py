@@ -229,6 +229,8 @@ class KerasBackend(Backend):
     @staticmethod
     def _build(scenario: ResolvedScenario, data: AlphabetData, init_seed: int) -> keras.Model:
         """The tutorial's LSTM -> Dense(softmax) model, seeded and compiled."""
+        from backends.initializers import initial_weights
+
         _, keras = _import()
         spec = scenario.spec
         keras.utils.set_random_seed(init_seed)
@@ -245,6 +247,11 @@ class KerasBackend(Backend):
             optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
             metrics=["accuracy"],
         )
+        override = initial_weights(scenario.options.init, "keras", spec.features, spec.units,
+                                   data.n_classes, init_seed)
+        if override is not None:  # the init ablation: another framework's defaults
+            for name, var in _named_variables(model).items():
+                var.assign(override[name])
         return model
 
     @staticmethod

@@ -51,9 +51,16 @@ def build_model(scenario: ResolvedScenario, init_seed: int) -> nn.Module:
     """A freshly initialised model; the seed is set right before construction."""
     import torch
 
+    from backends.initializers import initial_weights
+
     torch.manual_seed(init_seed)
     spec = scenario.spec
-    return _model_class()(spec.features, spec.units, scenario.n_classes)
+    model = _model_class()(spec.features, spec.units, scenario.n_classes)
+    override = initial_weights(scenario.options.init, "torch", spec.features, spec.units,
+                               scenario.n_classes, init_seed)
+    if override is not None:  # the init ablation: another framework's defaults
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in override.items()})
+    return model
 
 
 class TorchPredictor:

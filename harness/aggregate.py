@@ -12,19 +12,26 @@ from scenarios import ScenarioOptions, scenario_ids
 DEFAULT_OPTIONS = ScenarioOptions().as_dict()
 
 
+TRAINING_OPTIONS = ("init",)  # how a backend trains: shown with the backend, not the scenario
+
+
 def scenario_label(record: dict[str, Any]) -> str:
-    """The scenario id, plus any option that differs from the default (epochs aside)."""
+    """The scenario id, plus any data option that differs from the default (epochs aside)."""
     options = record.get("options") or {}
     changed = [
         f"{k}={v}" for k, v in sorted(options.items())
-        if k != "epochs" and DEFAULT_OPTIONS.get(k) != v
+        if k != "epochs" and k not in TRAINING_OPTIONS and DEFAULT_OPTIONS.get(k) != v
     ]
     return record["scenario"] + (f"[{','.join(changed)}]" if changed else "")
 
 
 def backend_label(record: dict[str, Any]) -> str:
-    execution = record.get("execution", "idiomatic")
-    return record["backend"] if execution == "idiomatic" else f"{record['backend']}[{execution}]"
+    """e.g. `torch`, `keras[fast]`, `torch[fast,init=keras]`: execution and training options."""
+    options = record.get("options") or {}
+    marks = [] if record.get("execution", "idiomatic") == "idiomatic" else [record["execution"]]
+    marks += [f"{k}={options[k]}" for k in TRAINING_OPTIONS
+              if k in options and options[k] != DEFAULT_OPTIONS.get(k)]
+    return record["backend"] + (f"[{','.join(marks)}]" if marks else "")
 
 
 def scenario_order(labels: pd.Series) -> pd.Series:

@@ -21,7 +21,7 @@ from backends import (
 from harness.machine import cpu_count
 from harness.plan import RunRequest, updates_per_seed
 from harness.records import SchemaTooNewError, new_run_id
-from scenarios import ENCODINGS, SCENARIOS, ResolvedScenario, ScenarioOptions
+from scenarios import ENCODINGS, INITS, SCENARIOS, ResolvedScenario, ScenarioOptions
 
 DEFAULT_SEEDS = 10
 
@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "idiomatic: the way people write it (Keras fit, eager PyTorch)")
     run.add_argument("--encoding", choices=ENCODINGS, default="zero_based",
                      help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
+    run.add_argument("--init", choices=INITS, default="native",
+                     help="weight initialisation: native (each framework's own), keras or torch "
+                     "(the other framework's defaults, for the ablation); shown as e.g. torch[init=keras]")
     run.add_argument("--data-seed", type=_non_negative, default=7, help="seed of the variable_length data")
     run.add_argument("--out", type=Path,
                      help="output folder (default: a new folder under reports/); an existing one resumes")
@@ -133,7 +136,8 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
         scenarios=tuple(dict.fromkeys(args.scenario or SCENARIOS)),
         backends=backends,
         seeds=seeds,
-        options=ScenarioOptions(encoding=args.encoding, data_seed=args.data_seed, epochs=args.epochs),
+        options=ScenarioOptions(encoding=args.encoding, data_seed=args.data_seed, epochs=args.epochs,
+                                init=getattr(args, "init", "native")),
         quick=args.quick,
         workers=args.workers or cores,
         cores=cores,

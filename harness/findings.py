@@ -52,6 +52,7 @@ def _ok(records: list[dict], scenario: str, backend: str) -> list[dict]:
 
 
 def _is_variant(record: dict) -> bool:
+    """The tutorial's claims are about its own encoding; ablations show as their own backend rows."""
     return (record.get("options") or {}).get("encoding", "zero_based") != "zero_based"
 
 

@@ -2,11 +2,12 @@
 
 from scenarios.data import ALPHABET, AlphabetData, build_data
 from scenarios.registry import SCENARIOS, UnknownScenarioError, get_scenario, scenario_ids
-from scenarios.spec import ENCODINGS, ResolvedScenario, ScenarioOptions, ScenarioSpec
+from scenarios.spec import ENCODINGS, INITS, ResolvedScenario, ScenarioOptions, ScenarioSpec
 
 __all__ = [
     "ALPHABET",
     "ENCODINGS",
+    "INITS",
     "SCENARIOS",
     "AlphabetData",
     "ResolvedScenario",

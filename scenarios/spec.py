@@ -14,6 +14,7 @@ from typing import Literal
 
 Encoding = Literal["zero_based", "one_based"]
 ENCODINGS: tuple[str, ...] = ("zero_based", "one_based")
+INITS: tuple[str, ...] = ("native", "keras", "torch")
 DataKind = Literal["window", "variable_length"]
 
 
@@ -48,6 +49,7 @@ class ScenarioOptions:
     encoding: str = "zero_based"
     data_seed: int = 7
     epochs: int | None = None  # None: the tutorial's epochs
+    init: str = "native"  # weight initialisation: native, or the other framework's defaults
 
     def as_dict(self) -> dict:
         return asdict(self)
