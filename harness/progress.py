@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -90,7 +91,8 @@ def _summary(console: Console, records: list[dict[str, Any]], wall: float) -> No
     for column in ("scenario", "backend", "n", "mean", "std", "min", "max", "tutorial", "µs/update"):
         summary.add_column(column)
     for row in table.itertuples():
-        summary.add_row(row.scenario, row.backend, str(row.n), f"{row.mean:.1f}", f"{row.std:.1f}",
+        summary.add_row(escape(row.scenario), escape(row.backend), str(row.n), f"{row.mean:.1f}",
+                        f"{row.std:.1f}",
                         f"{row.min:.1f}", f"{row.max:.1f}", f"{row.tutorial:.1f}",
                         f"{row.us_per_update:.0f}")
     console.print(summary)
