@@ -34,10 +34,31 @@ def backend_label(record: dict[str, Any]) -> str:
     return record["backend"] + (f"[{','.join(marks)}]" if marks else "")
 
 
+def scenario_sort_key(label: str) -> tuple[int, str]:
+    """Registry order, option variants right after their base scenario, unknown ids last."""
+    ids, base = scenario_ids(), label.split("[")[0]
+    return (ids.index(base) if base in ids else len(ids), label)
+
+
 def scenario_order(labels: pd.Series) -> pd.Series:
-    """Sort scenarios in registry order, variants after their base scenario."""
-    ids = scenario_ids()
-    return labels.map(lambda s: (ids.index(s.split("[")[0]) if s.split("[")[0] in ids else 99, s))
+    """`scenario_sort_key` for a column, for sorting frames."""
+    return labels.map(scenario_sort_key)
+
+
+def pattern_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per training pattern of every ok record, scenarios in registry order.
+
+    The one place the per-letter tables and the heatmap start from: `target`, `predicted`,
+    `wrong` (bool) and `error_pct` (0 or 100, so a mean is an error rate in %).
+    """
+    rows = [
+        {"scenario": scenario_label(r), "backend": backend_label(r), "input": p["input"],
+         "target": p["expected"], "predicted": p["predicted"], "wrong": p["expected"] != p["predicted"]}
+        for r in records if r["status"] == "ok" for p in r.get("patterns") or []
+    ]
+    frame = pd.DataFrame(rows, columns=["scenario", "backend", "input", "target", "predicted", "wrong"])
+    frame["error_pct"] = 100.0 * frame["wrong"].astype(float)
+    return frame.iloc[scenario_order(frame["scenario"]).argsort(kind="stable")]
 
 
 def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -109,29 +130,16 @@ def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def letter_errors(records: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     """Per scenario: target letters any backend gets wrong, error rate per backend, top mistake."""
-    rows = []
-    for r in records:
-        if r["status"] != "ok":
-            continue
-        for p in r["patterns"]:
-            rows.append({
-                "scenario": scenario_label(r), "backend": backend_label(r),
-                "target": p["expected"], "predicted": p["predicted"],
-                "wrong": p["expected"] != p["predicted"],
-            })
-    if not rows:
-        return {}
-    frame = pd.DataFrame(rows)
+    frame = pattern_frame(records)
     out: dict[str, pd.DataFrame] = {}
-    frame = frame.iloc[scenario_order(frame["scenario"]).argsort(kind="stable")]
     for scenario, group in frame.groupby("scenario", sort=False):
-        rates = group.pivot_table(index="target", columns="backend", values="wrong", aggfunc="mean")
+        rates = group.pivot_table(index="target", columns="backend", values="error_pct", aggfunc="mean")
         wrong = group[group["wrong"]]
         if wrong.empty:
             continue
         rates = rates.loc[sorted(set(wrong["target"]))]
         top = wrong.groupby("target")["predicted"].agg(lambda s: _top_mistake(Counter(s)))
-        table = (100.0 * rates).rename(columns=lambda b: f"{b} error %")
+        table = rates.rename(columns=lambda b: f"{b} error %")
         table["most common wrong prediction"] = top
         out[str(scenario)] = table.reset_index().rename(columns={"target": "target letter"})
     return out

@@ -23,7 +23,7 @@ def _frame(out_dir: Path) -> tuple[pd.DataFrame, list[str]]:
 
 def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     pairs = {tuple(k) for frame in (a, b) for k in frame[["scenario", "backend"]].to_numpy()}
-    keys = sorted(pairs, key=lambda k: (aggregate.scenario_order(pd.Series([k[0]])).iloc[0], k[1]))
+    keys = sorted(pairs, key=lambda k: (aggregate.scenario_sort_key(k[0]), k[1]))
     rows = []
     for scenario, backend in keys:
         in_a = a[(a["scenario"] == scenario) & (a["backend"] == backend)]

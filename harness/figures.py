@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from harness.aggregate import backend_label, scenario_label
-from scenarios import ALPHABET, scenario_ids
+from harness.aggregate import backend_label, pattern_frame, scenario_label, scenario_sort_key
+from scenarios import ALPHABET
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,8 @@ def _ok(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _scenarios(records: list[dict[str, Any]]) -> list[str]:
-    """Registry order, option variants right after their base scenario (as aggregate sorts)."""
-    ids = scenario_ids()
-    bases = {s: s.split("[")[0] for s in {scenario_label(r) for r in records}}
-    return sorted(bases, key=lambda s: (ids.index(bases[s]) if bases[s] in ids else len(ids), s))
+    """Registry order, option variants right after their base scenario (as the tables sort)."""
+    return sorted({scenario_label(r) for r in records}, key=scenario_sort_key)
 
 
 def _colours(records: list[dict[str, Any]]) -> dict[str, str]:
@@ -63,18 +61,14 @@ def letter_error_matrix(records: list[dict[str, Any]]) -> dict[str, pd.DataFrame
     A letter that is never a target in a scenario is NaN, so it reads as "not asked", not "never wrong".
     Every backend gets the same rows and columns so panels line up.
     """
-    rows = [
-        {"backend": backend_label(r), "scenario": scenario_label(r), "target": p["expected"],
-         "wrong": 100.0 * (p["expected"] != p["predicted"])}
-        for r in _ok(records) for p in r.get("patterns") or []
-    ]
-    if not rows:
+    frame = pattern_frame(records)
+    if frame.empty:
         return {}
-    frame = pd.DataFrame(rows)
     letters = sorted(set(ALPHABET[1:]) | set(frame["target"]))
     columns = _scenarios(_ok(records))
     return {
-        str(backend): group.pivot_table(index="target", columns="scenario", values="wrong", aggfunc="mean")
+        str(backend): group.pivot_table(index="target", columns="scenario", values="error_pct",
+                                        aggfunc="mean")
         .reindex(index=letters, columns=columns)
         for backend, group in frame.groupby("backend")
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,7 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+@lru_cache(maxsize=1)  # once per process: every record of a worker carries the same value
 def git_commit() -> str | None:
     """HEAD of the project checkout, with '-dirty' when tracked files changed."""
     try:
@@ -43,11 +45,18 @@ def git_commit() -> str | None:
     return f"{head}-dirty" if dirty else head
 
 
+@lru_cache(maxsize=1)
+def _machine_info() -> tuple[tuple[str, object], ...]:
+    return (
+        ("cpu", cpu_model()),
+        ("cores", cpu_count()),
+        ("platform", platform.platform()),
+        ("python", platform.python_version()),
+        ("hostname", platform.node()),
+    )
+
+
 def machine_info() -> dict:
-    return {
-        "cpu": cpu_model(),
-        "cores": cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "hostname": platform.node(),
-    }
+    """Computed once per process; a fresh dict each call, so a record may not alter the cache."""
+    return dict(_machine_info())
+

@@ -105,17 +105,10 @@ def findings_section(records: list[dict[str, Any]]) -> str:
 
 
 def letters_section(records: list[dict[str, Any]]) -> str:
-    rows = [
-        {"scenario": aggregate.scenario_label(r), "backend": aggregate.backend_label(r),
-         "target": p["expected"], "predicted": p["predicted"], "input": p["input"],
-         "wrong": 100.0 * (p["expected"] != p["predicted"])}
-        for r in records if r["status"] == "ok" for p in r["patterns"]
-    ]
-    if not rows:
+    frame = aggregate.pattern_frame(records)
+    if frame.empty:
         return "## Per-letter errors\n\n_no data_"
-    frame = pd.DataFrame(rows)
-    frame = frame.iloc[aggregate.scenario_order(frame["scenario"]).argsort(kind="stable")]
-    wide = frame.pivot_table(index="target", columns=["scenario", "backend"], values="wrong",
+    wide = frame.pivot_table(index="target", columns=["scenario", "backend"], values="error_pct",
                              aggfunc="mean", sort=False)
     wide = wide.reindex(list(ALPHABET[1:]))
     wide.columns = [f"{s} {b}" for s, b in wide.columns]
@@ -132,7 +125,8 @@ def letters_section(records: list[dict[str, Any]]) -> str:
     variable = frame[frame["scenario"] == "variable_length"]
     if not variable.empty:
         variable = variable.assign(length=variable["input"].str.len())
-        by_length = variable.pivot_table(index="length", columns="backend", values="wrong", aggfunc="mean")
+        by_length = variable.pivot_table(index="length", columns="backend", values="error_pct",
+                                         aggfunc="mean")
         one_run = next(r for r in records if r["status"] == "ok" and r["scenario"] == "variable_length")
         lengths = pd.Series([len(p["input"]) for p in one_run["patterns"]]).value_counts()
         by_length.insert(0, "patterns", lengths.reindex(by_length.index).fillna(0).astype(int))

@@ -60,7 +60,7 @@ def failed_record(job: Job, seed: int, error: str) -> dict[str, Any]:
 
 
 class _Throttle:
-    """Batches progress ticks so a 5000-epoch job does not flood the queue."""
+    """Batches progress ticks so a 5000-epoch job does not flood the driver's pipe."""
 
     def __init__(self, channel: Any, job_id: int) -> None:
         self.channel, self.job_id, self.pending, self.last = channel, job_id, 0, time.monotonic()
