@@ -21,13 +21,25 @@ class BackendEntry:
     requires: tuple[str, ...]  # importable modules the backend needs
     distributions: tuple[str, ...]  # pip distributions whose versions we report
     extra: str  # the pyproject extra that installs it
+    env: tuple[tuple[str, str], ...] = ()  # set in the worker before the framework is imported
+    default: bool = True  # run when no --backend is given (extras are opt-in: they cost time)
 
 
 _BUILTIN: dict[str, BackendEntry] = {
     "keras": BackendEntry(
-        "keras", "backends.keras_backend", ("keras", "tensorflow"), ("keras", "tensorflow"), "keras"
+        "keras", "backends.keras_backend", ("keras", "tensorflow"), ("keras", "tensorflow"), "keras",
+        env=(("KERAS_BACKEND", "tensorflow"),),
     ),
     "torch": BackendEntry("torch", "backends.torch_backend", ("torch",), ("torch",), "torch"),
+    # The same Keras code on Keras 3's other backends.
+    "keras-jax": BackendEntry(
+        "keras-jax", "backends.keras_backend", ("keras", "jax"), ("keras", "jax", "jaxlib"), "keras-jax",
+        env=(("KERAS_BACKEND", "jax"),), default=False,
+    ),
+    "keras-torch": BackendEntry(
+        "keras-torch", "backends.keras_backend", ("keras", "torch"), ("keras", "torch"), "keras-torch",
+        env=(("KERAS_BACKEND", "torch"),), default=False,
+    ),
 }
 
 
@@ -74,6 +86,16 @@ def installed_backends() -> list[str]:
     return [name for name in backends() if is_installed(name)]
 
 
+def default_backends() -> list[str]:
+    """What a run uses without --backend: the installed backends not marked opt-in."""
+    return [name for name in installed_backends() if get_entry(name).default]
+
+
+def apply_env(name: str) -> None:
+    """Set the backend's environment (e.g. KERAS_BACKEND); call before importing its framework."""
+    os.environ.update(dict(get_entry(name).env))
+
+
 def distribution_versions(name: str) -> dict[str, str | None]:
     """Versions from package metadata, without importing the framework."""
     out: dict[str, str | None] = {}
@@ -109,8 +131,10 @@ __all__ = [
     "SeedPlan",
     "SeedTraining",
     "UnknownBackendError",
+    "apply_env",
     "backend_names",
     "backends",
+    "default_backends",
     "distribution_versions",
     "get_entry",
     "installed_backends",

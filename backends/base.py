@@ -26,6 +26,7 @@ class RuntimeConfig:
     threads: int = 1
     deterministic: bool = True
     execution: str = "idiomatic"
+    device: str = "cpu"  # "cpu" or "cuda": where model and data live; timing syncs it
 
 
 @dataclass(frozen=True)

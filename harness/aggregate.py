@@ -12,7 +12,8 @@ from scenarios import ScenarioOptions, scenario_ids
 DEFAULT_OPTIONS = ScenarioOptions().as_dict()
 
 
-TRAINING_OPTIONS = ("init",)  # how a backend trains: shown with the backend, not the scenario
+# How a backend trains: shown with the backend label, not the scenario label.
+TRAINING_OPTIONS = ("init", "adam_eps", "gate_activation")
 
 
 def scenario_label(record: dict[str, Any]) -> str:
@@ -29,6 +30,7 @@ def backend_label(record: dict[str, Any]) -> str:
     """e.g. `torch`, `keras[fast]`, `torch[fast,init=keras]`: execution and training options."""
     options = record.get("options") or {}
     marks = [] if record.get("execution", "idiomatic") == "idiomatic" else [record["execution"]]
+    marks += [] if record.get("device", "cpu") == "cpu" else [record["device"]]
     marks += [f"{k}={options[k]}" for k in TRAINING_OPTIONS
               if k in options and options[k] != DEFAULT_OPTIONS.get(k)]
     return record["backend"] + (f"[{','.join(marks)}]" if marks else "")

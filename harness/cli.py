@@ -7,113 +7,25 @@ import datetime as dt
 import shlex
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from backends import (
-    EXECUTIONS,
     backend_names,
+    default_backends,
     distribution_versions,
     get_entry,
     installed_backends,
     is_installed,
     supported_executions,
 )
+from harness.cli_parser import DEFAULT_SEEDS, UsageError, build_parser
 from harness.machine import cpu_count
 from harness.plan import RunRequest, updates_per_seed
 from harness.records import SchemaTooNewError, new_run_id
-from scenarios import ENCODINGS, INITS, SCENARIOS, ResolvedScenario, ScenarioOptions
-
-DEFAULT_SEEDS = 10
-
-
-class UsageError(Exception):
-    """Bad input: reported as one line, exit code 2, nothing written."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive integer (≥ 1)")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0 or value >= 2**31:
-        raise argparse.ArgumentTypeError(f"{value} must be an integer in 0..2147483647")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m harness", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="scenarios and backends")
-    run = sub.add_parser("run", help="train scenarios × backends × seeds, write results and report")
-    which = run.add_mutually_exclusive_group()
-    which.add_argument("--all", action="store_true", help="every scenario (the default)")
-    which.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS),
-                       metavar="ID", help=f"one or more of: {', '.join(SCENARIOS)}")
-    run.add_argument("--backend", nargs="+", action="extend", choices=backend_names(),
-                     metavar="NAME", help=f"one or more of: {', '.join(backend_names())} "
-                     "(default: every installed one)")
-    seeds = run.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", type=_positive, metavar="N", help=f"seeds 0..N-1 (default {DEFAULT_SEEDS})")
-    seeds.add_argument("--seed", type=_non_negative, nargs="+", action="extend", metavar="S",
-                       help="explicit seeds")
-    run.add_argument("--epochs", type=_positive, help="override every scenario's epochs")
-    run.add_argument("--quick", action="store_true",
-                     help="smoke profile: 2 seeds, epochs cut to ~2,500 updates per seed")
-    run.add_argument("--workers", type=_positive, default=None,
-                     help="parallel worker processes (default: the cores)")
-    run.add_argument("--execution", choices=EXECUTIONS, default="fast",
-                     help="fast (default): compiled loop, seeds trained together, same updates; "
-                     "idiomatic: the way people write it (Keras fit, eager PyTorch)")
-    run.add_argument("--encoding", choices=ENCODINGS, default="zero_based",
-                     help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
-    run.add_argument("--init", choices=INITS, default="native",
-                     help="weight initialisation: native (each framework's own), keras or torch "
-                     "(the other framework's defaults, for the ablation); shown as e.g. torch[init=keras]")
-    run.add_argument("--data-seed", type=_non_negative, default=7, help="seed of the variable_length data")
-    run.add_argument("--out", type=Path,
-                     help="output folder (default: a new folder under reports/); an existing one resumes")
-    run.add_argument("--fresh", action="store_true",
-                     help="never resume: write into a new folder next to --out")
-    run.add_argument("--timeout", type=_positive, metavar="SECONDS",
-                     help="kill a job running longer than this; its seeds are recorded as failed")
-    run.add_argument("--verify", action="store_true",
-                     help="retrain one stored seed of --out and check it reproduces its predictions")
-    report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
-    report.add_argument("dir", type=Path, metavar="DIR")
-    report.add_argument("--benchmark-json", type=Path, metavar="FILE",
-                        help="also render the timing table of a pytest-benchmark JSON file")
-    speed = sub.add_parser("speed", help="measure idiomatic vs fast execution side by side")
-    speed.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS), metavar="ID",
-                       help="default: one_char variable_length")
-    speed.add_argument("--backend", nargs="+", action="extend", choices=backend_names(), metavar="NAME")
-    speed.add_argument("--seeds", type=_positive, default=10, metavar="N", help="seeds trained per job")
-    speed.add_argument("--epochs", type=_positive,
-                       help="epochs per job (default: a few seconds of work per scenario)")
-    speed.add_argument("--out", type=Path, help="also write the table to this markdown file")
-    compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
-    compare.add_argument("dir_a", type=Path, metavar="DIR_A")
-    compare.add_argument("dir_b", type=Path, metavar="DIR_B")
-    compare.add_argument("--out", type=Path, help="also write the table to this file")
-    return parser
+from scenarios import SCENARIOS, ResolvedScenario, ScenarioOptions
 
 
 def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest:
-    backends = tuple(dict.fromkeys(args.backend or installed_backends()))
+    backends = tuple(dict.fromkeys(args.backend or default_backends()))
     if not backends:
         raise UsageError("no backend is installed; install one: pip install -e '.[torch]' or '.[keras]'")
     for name in backends:
@@ -137,13 +49,16 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
         backends=backends,
         seeds=seeds,
         options=ScenarioOptions(encoding=args.encoding, data_seed=args.data_seed, epochs=args.epochs,
-                                init=getattr(args, "init", "native")),
+                                init=getattr(args, "init", "native"),
+                                adam_eps=getattr(args, "adam_eps", None),
+                                gate_activation=getattr(args, "gate_activation", "sigmoid")),
         quick=args.quick,
         workers=args.workers or cores,
         cores=cores,
         command=command,
         run_started=started,
         execution=execution,
+        device=getattr(args, "device", "cpu"),
     )
 
 

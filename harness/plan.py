@@ -30,6 +30,7 @@ class Job:
     threads: int
     execution: str = "idiomatic"
     deterministic: bool = True
+    device: str = "cpu"
     command: str | None = None
     run_started: str | None = None
 
@@ -54,6 +55,7 @@ class RunRequest:
     execution: str = "idiomatic"
     command: str | None = None
     run_started: str | None = None
+    device: str = "cpu"
 
 
 def batch_size(scenario: ResolvedScenario, n_samples: int) -> int:
@@ -101,7 +103,7 @@ def _chunks(seeds: tuple[int, ...], count: int) -> list[tuple[int, ...]]:
 def job_key(job: Job, seed: int) -> tuple:
     """The same key `records.record_key` gives the record this (job, seed) writes."""
     options = json.dumps(job.scenario.options.as_dict(), sort_keys=True)
-    return (job.scenario.spec.id, options, job.backend, job.execution, seed)
+    return (job.scenario.spec.id, options, job.backend, job.execution, job.device, seed)
 
 
 def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozenset()) -> list[Job]:
@@ -114,7 +116,7 @@ def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozens
     for sid in request.scenarios:
         for backend in request.backends:
             job = Job(0, resolve(request, sid), backend, request.seeds, profile_name(request), run_id,
-                      threads, request.execution, command=request.command,
+                      threads, request.execution, device=request.device, command=request.command,
                       run_started=request.run_started)
             seeds = tuple(s for s in job.seeds if job_key(job, s) not in done)
             if seeds:

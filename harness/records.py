@@ -47,6 +47,7 @@ class ResultRecord:
     us_per_update: float | None = None
     seeds_together: int = 1  # >1: trained in one batched program; train_seconds is its per-seed share
     batch_train_seconds: float | None = None  # wall time of that batch
+    device: str = "cpu"  # where model and data lived: "cpu" or "cuda"
     probes: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
     git_commit: str | None = None
@@ -81,7 +82,7 @@ def record_key(record: dict[str, Any]) -> tuple:
     """What makes two records the same job: resume skips a seed whose key is already stored."""
     options = json.dumps(record.get("options") or {}, sort_keys=True)
     return (record["scenario"], options, record["backend"], record.get("execution", "idiomatic"),
-            record["seed"])
+            record.get("device", "cpu"), record["seed"])
 
 
 def new_run_id() -> str:

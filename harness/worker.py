@@ -36,6 +36,7 @@ def record_for(job: Job, seed: int, **fields: Any) -> ResultRecord:
         "epochs": job.scenario.epochs,
         "backend": job.backend,
         "execution": job.execution,
+        "device": job.device,
         "framework_versions": distribution_versions(job.backend),
         "runtime": {"threads": job.threads, "deterministic": job.deterministic},
         "seed": seed,
@@ -106,13 +107,14 @@ def run_job(job: Job, channel: Any, log_path: str | None = None) -> None:
 
 
 def _train_and_emit(job: Job, channel: Any, done: set[int]) -> None:
-    from backends import RuntimeConfig, load_backend
+    from backends import RuntimeConfig, apply_env, load_backend
     from harness.evaluate import evaluate
     from harness.seeds import make_plan, probe_rng
     from scenarios import build_data
 
+    apply_env(job.backend)
     backend = load_backend(job.backend)
-    knobs = backend.setup(RuntimeConfig(job.threads, job.deterministic, job.execution))
+    knobs = backend.setup(RuntimeConfig(job.threads, job.deterministic, job.execution, job.device))
     versions = backend.versions()
     data = build_data(job.scenario)
     spec = job.scenario.spec

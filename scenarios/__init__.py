@@ -2,12 +2,22 @@
 
 from scenarios.data import ALPHABET, AlphabetData, build_data
 from scenarios.registry import SCENARIOS, UnknownScenarioError, get_scenario, scenario_ids
-from scenarios.spec import ENCODINGS, INITS, ResolvedScenario, ScenarioOptions, ScenarioSpec
+from scenarios.spec import (
+    ENCODINGS,
+    GATE_ACTIVATIONS,
+    INITS,
+    NATIVE_ADAM_EPS,
+    ResolvedScenario,
+    ScenarioOptions,
+    ScenarioSpec,
+)
 
 __all__ = [
     "ALPHABET",
     "ENCODINGS",
+    "GATE_ACTIVATIONS",
     "INITS",
+    "NATIVE_ADAM_EPS",
     "SCENARIOS",
     "AlphabetData",
     "ResolvedScenario",

@@ -15,6 +15,11 @@ from typing import Literal
 Encoding = Literal["zero_based", "one_based"]
 ENCODINGS: tuple[str, ...] = ("zero_based", "one_based")
 INITS: tuple[str, ...] = ("native", "keras", "torch")
+# LSTM gate (recurrent) activation: today's logistic sigmoid, or Keras 2's piecewise-linear
+# hard sigmoid clip(0.2 x + 0.5, 0, 1), which produced the tutorial's 2017 figures.
+GATE_ACTIVATIONS: tuple[str, ...] = ("sigmoid", "hard_sigmoid_2017")
+# Each framework's own Adam epsilon, used when `ScenarioOptions.adam_eps` is None.
+NATIVE_ADAM_EPS: dict[str, float] = {"keras": 1e-7, "torch": 1e-8}
 DataKind = Literal["window", "variable_length"]
 
 
@@ -41,6 +46,10 @@ class ScenarioSpec:
     max_len: int = 0  # variable_length only
     learning_rate: float = 0.001
 
+# Options added after the first records were written: stored only when set, so those
+# records keep their resume keys and spec hashes.
+LATE_DEFAULTS: dict[str, object] = {"adam_eps": None, "gate_activation": "sigmoid"}
+
 
 @dataclass(frozen=True)
 class ScenarioOptions:
@@ -50,9 +59,23 @@ class ScenarioOptions:
     data_seed: int = 7
     epochs: int | None = None  # None: the tutorial's epochs
     init: str = "native"  # weight initialisation: native, or the other framework's defaults
+    adam_eps: float | None = None  # None: the framework's own (NATIVE_ADAM_EPS)
+    gate_activation: str = "sigmoid"  # one of GATE_ACTIVATIONS
+
+    def __post_init__(self) -> None:
+        if self.gate_activation not in GATE_ACTIVATIONS:
+            raise ValueError(f"unknown gate activation {self.gate_activation!r}; "
+                             f"valid choices: {', '.join(GATE_ACTIVATIONS)}")
+        if self.adam_eps is not None and not (0 < self.adam_eps < 1):
+            raise ValueError(f"adam_eps must be between 0 and 1, got {self.adam_eps}")
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items()
+                if k not in LATE_DEFAULTS or v != LATE_DEFAULTS[k]}
+
+    def adam_epsilon(self, framework: str) -> float:
+        """The epsilon a `framework` ("keras"/"torch") model trains with under these options."""
+        return self.adam_eps if self.adam_eps is not None else NATIVE_ADAM_EPS[framework]
 
 
 @dataclass(frozen=True)

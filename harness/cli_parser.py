@@ -1,0 +1,127 @@
+"""The command line of `python -m harness`: every subcommand, flag and input check.
+
+Checks that argparse can make (choices, positive numbers) live here, so bad input fails
+before anything is imported or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import NoReturn
+
+from backends import EXECUTIONS, backend_names
+from scenarios import ENCODINGS, GATE_ACTIVATIONS, INITS, SCENARIOS
+
+DEFAULT_SEEDS = 10
+DEVICES = ("cpu", "cuda")
+EXECUTORS = ("local", "ray")
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit code 2, nothing written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive integer (≥ 1)")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0 or value >= 2**31:
+        raise argparse.ArgumentTypeError(f"{value} must be an integer in 0..2147483647")
+    return value
+
+
+def _epsilon(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be a number between 0 and 1, e.g. 1e-7")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="scenarios and backends")
+    run = sub.add_parser("run", help="train scenarios × backends × seeds, write results and report")
+    which = run.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every scenario (the default)")
+    which.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS),
+                       metavar="ID", help=f"one or more of: {', '.join(SCENARIOS)}")
+    run.add_argument("--backend", nargs="+", action="extend", choices=backend_names(),
+                     metavar="NAME", help=f"one or more of: {', '.join(backend_names())} "
+                     "(default: every installed one)")
+    seeds = run.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=_positive, metavar="N", help=f"seeds 0..N-1 (default {DEFAULT_SEEDS})")
+    seeds.add_argument("--seed", type=_non_negative, nargs="+", action="extend", metavar="S",
+                       help="explicit seeds")
+    run.add_argument("--epochs", type=_positive, help="override every scenario's epochs")
+    run.add_argument("--quick", action="store_true",
+                     help="smoke profile: 2 seeds, epochs cut to ~2,500 updates per seed")
+    run.add_argument("--workers", type=_positive, default=None,
+                     help="parallel worker processes (default: the cores)")
+    run.add_argument("--execution", choices=EXECUTIONS, default="fast",
+                     help="fast (default): compiled loop, seeds trained together, same updates; "
+                     "idiomatic: the way people write it (Keras fit, eager PyTorch)")
+    run.add_argument("--encoding", choices=ENCODINGS, default="zero_based",
+                     help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
+    run.add_argument("--init", choices=INITS, default="native",
+                     help="weight initialisation: native (each framework's own), keras or torch "
+                     "(the other framework's defaults, for the ablation); shown as e.g. torch[init=keras]")
+    run.add_argument("--adam-eps", type=_epsilon, metavar="EPS",
+                     help="Adam epsilon for every backend (default: each framework's own, Keras 1e-7, "
+                     "PyTorch 1e-8); shown as e.g. torch[adam_eps=1e-07]")
+    run.add_argument("--gate-activation", choices=GATE_ACTIVATIONS, default="sigmoid",
+                     help="LSTM gate activation: sigmoid (today's default) or hard_sigmoid_2017 "
+                     "(Keras 2's clip(0.2x+0.5, 0, 1), which the tutorial's figures came from)")
+    run.add_argument("--device", choices=DEVICES, default="cpu",
+                     help="where models train (default cpu); cuda is refused when no GPU is visible")
+    run.add_argument("--executor", choices=EXECUTORS, default="local",
+                     help="local (default): worker processes on this machine; ray: tasks on a Ray "
+                     "cluster (pip install -e '.[ray]')")
+    run.add_argument("--ray-address", metavar="ADDRESS",
+                     help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local one)")
+    run.add_argument("--data-seed", type=_non_negative, default=7, help="seed of the variable_length data")
+    run.add_argument("--out", type=Path,
+                     help="output folder (default: a new folder under reports/); an existing one resumes")
+    run.add_argument("--fresh", action="store_true",
+                     help="never resume: write into a new folder next to --out")
+    run.add_argument("--timeout", type=_positive, metavar="SECONDS",
+                     help="kill a job running longer than this; its seeds are recorded as failed")
+    run.add_argument("--verify", action="store_true",
+                     help="retrain one stored seed of --out and check it reproduces its predictions")
+    report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
+    report.add_argument("dir", type=Path, metavar="DIR")
+    report.add_argument("--benchmark-json", type=Path, metavar="FILE",
+                        help="also render the timing table of a pytest-benchmark JSON file")
+    speed = sub.add_parser("speed", help="measure idiomatic vs fast execution side by side")
+    speed.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS), metavar="ID",
+                       help="default: one_char variable_length")
+    speed.add_argument("--backend", nargs="+", action="extend", choices=backend_names(), metavar="NAME")
+    speed.add_argument("--seeds", type=_positive, default=10, metavar="N", help="seeds trained per job")
+    speed.add_argument("--epochs", type=_positive,
+                       help="epochs per job (default: a few seconds of work per scenario)")
+    speed.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
+    compare.add_argument("dir_a", type=Path, metavar="DIR_A")
+    compare.add_argument("dir_b", type=Path, metavar="DIR_B")
+    compare.add_argument("--out", type=Path, help="also write the table to this file")
+    return parser
