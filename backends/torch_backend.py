@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,28 +22,17 @@ if TYPE_CHECKING:
 # Execution modes this backend implements; anything else must not be silently mislabelled.
 # "fast" trains all seeds of a call as one stacked, compiled program (backends/torch_fast.py).
 EXECUTIONS = ("idiomatic", "fast")
+DEVICES = ("cpu", "cuda")
 
 
-@lru_cache(maxsize=1)
-def _model_class() -> type[nn.Module]:
-    """Define the module class on first use, so torch is imported lazily."""
-    from torch import nn
+def gpu_count() -> int:
+    """GPUs PyTorch sees (0 if it cannot ask), so the harness can refuse --device cuda up front."""
+    try:
+        import torch
 
-    class AlphabetLSTM(nn.Module):
-        """LSTM + dense head; logits of the last time step (softmax lives in the loss)."""
-
-        def __init__(self, features: int, units: int, n_classes: int) -> None:
-            super().__init__()
-            self.lstm = nn.LSTM(input_size=features, hidden_size=units, batch_first=True)
-            self.head = nn.Linear(units, n_classes)
-
-        def forward(
-            self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
-        ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-            out, state = self.lstm(x, state)  # state None: zeros for every sample
-            return self.head(out[:, -1]), state
-
-    return AlphabetLSTM
+        return int(torch.cuda.device_count())
+    except Exception:
+        return 0
 
 
 def build_model(scenario: ResolvedScenario, init_seed: int) -> nn.Module:
@@ -52,10 +40,11 @@ def build_model(scenario: ResolvedScenario, init_seed: int) -> nn.Module:
     import torch
 
     from backends.initializers import initial_weights
+    from backends.torch_cells import model_class
 
     torch.manual_seed(init_seed)
     spec = scenario.spec
-    model = _model_class()(spec.features, spec.units, scenario.n_classes)
+    model = model_class()(spec.features, spec.units, scenario.n_classes, scenario.options.gate_activation)
     override = initial_weights(scenario.options.init, "torch", spec.features, spec.units,
                                scenario.n_classes, init_seed)
     if override is not None:  # the init ablation: another framework's defaults
@@ -110,6 +99,7 @@ class TorchBackend(Backend):
 
     def __init__(self) -> None:
         self._execution = "idiomatic"
+        self._device = "cpu"
         self._knobs: dict = {}
 
     def setup(self, config: RuntimeConfig) -> dict:
@@ -125,6 +115,13 @@ class TorchBackend(Backend):
                 f"torch backend: unsupported execution {config.execution!r}; "
                 f"valid choices: {', '.join(EXECUTIONS)}"
             )
+        if config.device not in DEVICES:
+            raise ValueError(f"torch backend: unsupported device {config.device!r}; "
+                             f"valid choices: {', '.join(DEVICES)}")
+        if config.device == "cuda" and not torch.cuda.is_available():
+            build = f"built for CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+            raise RuntimeError(f"--device cuda: PyTorch sees no GPU (torch {torch.__version__}, {build}; "
+                               "torch.cuda.is_available() is False); use --device cpu")
         torch.set_num_threads(config.threads)
         interop_note = None
         try:
@@ -141,9 +138,14 @@ class TorchBackend(Backend):
         }
         if interop_note is not None:
             knobs["inter_op_threads_note"] = interop_note
+        knobs["device"] = config.device
+        if config.device == "cuda":
+            from backends.torch_cells import cuda_knobs
+
+            knobs.update(cuda_knobs(config.deterministic))
         if config.execution == "fast":
             knobs.update(_fast_path_knobs())
-        self._execution, self._knobs = config.execution, knobs
+        self._execution, self._device, self._knobs = config.execution, config.device, knobs
         return knobs
 
     def versions(self) -> dict[str, str]:
@@ -160,8 +162,8 @@ class TorchBackend(Backend):
     ) -> Iterator[SeedTraining]:
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float32))
-        y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.int64))
+        x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float32)).to(self._device)
+        y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.int64)).to(self._device)
         for plan in plans:
             if plan.orders.shape != (scenario.epochs, data.n_samples):
                 raise ValueError(
@@ -172,7 +174,7 @@ class TorchBackend(Backend):
             yield from self._train_fast(scenario, x, y, plans, progress)
             return
         for plan in plans:
-            model = build_model(scenario, plan.init_seed)
+            model = build_model(scenario, plan.init_seed).to(self._device)
             yield _train_one(model, scenario, x, y, plan, progress)
 
     def _train_fast(
@@ -192,16 +194,17 @@ class TorchBackend(Backend):
         layout = Layout(spec.features, spec.units, scenario.n_classes)
         params = layout.stack([build_model(scenario, plan.init_seed) for plan in plans])
         result = train_stacked(
-            layout, params, x, y, np.stack([plan.orders for plan in plans]),
+            layout, tuple(p.to(x.device) for p in params), x, y, np.stack([plan.orders for plan in plans]),
             batch=spec.batch_size or x.shape[0], stateful=spec.stateful, lr=spec.learning_rate,
             progress=progress, compile_step=self._knobs.get("fast_path") == "compiled",
+            eps=scenario.options.adam_epsilon("torch"), gate=scenario.options.gate_activation,
         )
         self._knobs["fast_path"] = result.path
         if result.note is not None:
             self._knobs["fast_path_note"] = result.note
         together = len(plans)
         for row, plan in enumerate(plans):
-            model = build_model(scenario, plan.init_seed)
+            model = build_model(scenario, plan.init_seed)  # on cpu, for the predictor
             model.load_state_dict(layout.state_dict(result.params, row))
             yield SeedTraining(
                 seed=plan.seed,
@@ -234,18 +237,26 @@ def _train_one(
     plan: SeedPlan,
     progress: ProgressFn,
 ) -> SeedTraining:
-    """The training loop for one seed, timed without model building or evaluation."""
+    """The training loop for one seed, timed without model building or evaluation.
+
+    Model, x and y on one device; the trained model comes back on cpu, for the predictor.
+    """
     import torch
     from torch import nn
 
+    from backends.torch_cells import sync
+
     spec = scenario.spec
+    device = x.device
     n = x.shape[0]
     batch = spec.batch_size or n
     starts = range(0, n, batch)
-    sizes = torch.tensor([min(batch, n - s) for s in starts], dtype=torch.float64)
-    orders = torch.from_numpy(np.ascontiguousarray(plan.orders, dtype=np.int64))
+    sizes = torch.tensor([min(batch, n - s) for s in starts], dtype=torch.float64, device=device)
+    orders = torch.from_numpy(np.ascontiguousarray(plan.orders, dtype=np.int64)).to(device)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=spec.learning_rate)
+    # eps is passed only when asked for: the default call is the tutorial's, torch's own eps.
+    eps = {} if scenario.options.adam_eps is None else {"eps": scenario.options.adam_epsilon("torch")}
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.learning_rate, **eps)
     model.train()
 
     epoch_loss: list[float] = []
@@ -253,6 +264,7 @@ def _train_one(
     updates = 0
     first_epoch = 0.0
     paused = 0.0  # time spent in the harness's progress callback
+    sync(device)
     t0 = time.perf_counter()
     for epoch in range(orders.shape[0]):
         xe, ye = x[orders[epoch]], y[orders[epoch]]  # this epoch's order; slices are views
@@ -274,16 +286,18 @@ def _train_one(
         epoch_loss.append(float((torch.stack(losses).double() * sizes).sum()) / n)
         correct = (torch.cat(logits_seen).argmax(dim=1) == ye).sum()
         epoch_accuracy.append(int(correct) / n)
+        sync(device)
         now = time.perf_counter()
         if epoch == 0:
             first_epoch = now - t0
         progress(len(starts))
         paused += time.perf_counter() - now
+    sync(device)
     train_seconds = time.perf_counter() - t0 - paused
 
     return SeedTraining(
         seed=plan.seed,
-        predictor=TorchPredictor(model, spec.stateful),
+        predictor=TorchPredictor(model.cpu(), spec.stateful),
         epoch_loss=epoch_loss,
         epoch_accuracy=epoch_accuracy,
         train_seconds=train_seconds,

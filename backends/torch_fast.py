@@ -6,9 +6,10 @@ tensors, and one step (hand-written LSTM cell in PyTorch's gate order i, f, g, o
 `torch.func.grad_and_value`, Adam written out exactly as `torch.optim.Adam`'s single-tensor
 update) updates all of them at once, compiled by `torch.compile` when a C++ compiler is
 present (else autograd and torch.optim's own functional Adam, eagerly). Batches, sample
-orders, state resets, loss and Adam hyper-parameters are those of the idiomatic loop; every
-seed's loss is its own mean, summed over seeds, so its gradient and its Adam moments are
-exactly its own. Results equal idiomatic up to float summation order.
+orders, state resets, loss, gate activation and Adam hyper-parameters (eps included) are
+those of the idiomatic loop; every seed's loss is its own mean, summed over seeds, so its
+gradient and its Adam moments are exactly its own. Results equal idiomatic up to float
+summation order. On cuda, data, parameters and optimizer state all live on the GPU.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-# torch.optim.Adam defaults (no weight decay, no amsgrad); lr comes from the spec.
+# torch.optim.Adam defaults (no weight decay, no amsgrad); lr and eps come from the scenario.
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 # Parameter names and order of the idiomatic model's state_dict.
 PARAM_NAMES = (
@@ -91,20 +92,26 @@ def _matmul(a: torch.Tensor, w: torch.Tensor, fused: bool) -> torch.Tensor:
 
 def _loss(
     params: Params, xb: torch.Tensor, yb: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
-    fused: bool,
+    fused: bool, gate: str = "sigmoid",
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """Summed per-seed mean cross-entropy of a stacked batch xb (S, B, T, F), yb (S, B)."""
+    """Summed per-seed mean cross-entropy of a stacked batch xb (S, B, T, F), yb (S, B).
+
+    `gate` is the i, f, o activation (torch_cells.gate_function); g and the output keep tanh.
+    """
     import torch
     import torch.nn.functional as F
 
+    from backends.torch_cells import gate_function
+
+    act = gate_function(gate)
     w_ih, w_hh, b_ih, b_hh, w_out, b_out = params
     s, b, t_steps, _ = xb.shape
     bias = (b_ih + b_hh).unsqueeze(1)  # (S, 1, 4H)
     for t in range(t_steps):  # PyTorch's gate order: input, forget, cell, output
         gates = bias + _matmul(xb[:, :, t], w_ih, fused) + _matmul(h, w_hh, fused)
         i, f, g, o = gates.chunk(4, dim=-1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
+        c = act(f) * c + act(i) * torch.tanh(g)
+        h = act(o) * torch.tanh(c)
     logits = b_out.unsqueeze(1) + _matmul(h, w_out, fused)  # (S, B, C)
     per_sample = F.cross_entropy(logits.reshape(s * b, -1), yb.reshape(-1), reduction="none")
     losses = per_sample.view(s, b).mean(dim=1)
@@ -115,20 +122,24 @@ def _loss(
 def _adam(
     p: torch.Tensor, m: torch.Tensor, v: torch.Tensor, grad: torch.Tensor, sched: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """torch.optim.Adam's single-tensor update; sched = (lr / bias_c1, sqrt(bias_c2)) of this step."""
+    """torch.optim.Adam's single-tensor update; sched = (lr / bias_c1, sqrt(bias_c2), eps) of this step."""
     import torch
 
     m = torch.lerp(m, grad, 1 - BETA1)
     v = v * BETA2 + (1 - BETA2) * grad * grad  # addcmul's order: (value * t1) * t2
-    denom = v.sqrt() / sched[1] + EPS
+    denom = v.sqrt() / sched[1] + sched[2]
     return p - sched[0] * m / denom, m, v  # addcdiv's order: (value * t1) / t2
 
 
-def adam_schedule(lr: float, steps: int) -> torch.Tensor:
-    """Per-step Adam scalars, computed in double as torch.optim.Adam does, as float32 rows."""
+def adam_schedule(lr: float, steps: int, eps: float = EPS) -> torch.Tensor:
+    """Per-step Adam scalars, computed in double as torch.optim.Adam does, as float32 rows.
+
+    eps rides along as a column, an input of the compiled step rather than a constant baked
+    into it, so one compiled program serves every eps and none can run with a stale one.
+    """
     import torch
 
-    rows = [(lr / (1 - BETA1**k), math.sqrt(1 - BETA2**k)) for k in range(1, steps + 1)]
+    rows = [(lr / (1 - BETA1**k), math.sqrt(1 - BETA2**k), eps) for k in range(1, steps + 1)]
     return torch.tensor(rows, dtype=torch.float64).float()
 
 
@@ -136,7 +147,7 @@ def _unzip(new: list[tuple[torch.Tensor, ...]]) -> tuple[Params, Params, Params]
     return tuple(n[0] for n in new), tuple(n[1] for n in new), tuple(n[2] for n in new)
 
 
-def pure_step(units: int, stateful: bool) -> StepFn:
+def pure_step(units: int, stateful: bool, gate: str = "sigmoid") -> StepFn:
     """(params, m, v, sched, xb, yb, h, c) -> (params, m, v, losses, correct, h, c).
 
     One graph: forward, gradient (torch.func) and Adam. Pure (no in-place writes), so a call
@@ -148,7 +159,7 @@ def pure_step(units: int, stateful: bool) -> StepFn:
         if not stateful:  # stateless: zero state for every sample
             h = c = xb.new_zeros(xb.shape[0], xb.shape[1], units)
         grads, (_, (losses, correct, h, c)) = torch.func.grad_and_value(_loss, has_aux=True)(
-            params, xb, yb, h, c, True
+            params, xb, yb, h, c, True, gate
         )
         new = [_adam(*group, sched) for group in zip(params, m, v, grads, strict=True)]
         return (*_unzip(new), losses, correct, h, c)
@@ -157,14 +168,22 @@ def pure_step(units: int, stateful: bool) -> StepFn:
 
 
 @lru_cache(maxsize=16)
-def compiled_step(units: int, stateful: bool) -> StepFn:
+def compiled_step(units: int, stateful: bool, gate: str = "sigmoid") -> StepFn:
     """pure_step compiled once per process and kind; each (S, B, T, shapes) specialises inside."""
     import torch
 
-    return torch.compile(pure_step(units, stateful), fullgraph=True, dynamic=False)
+    return torch.compile(pure_step(units, stateful, gate), fullgraph=True, dynamic=False)
 
 
-def eager_step(units: int, stateful: bool, lr: float, steps_done: int = 0) -> StepFn:
+def _compiled_for(units: int, stateful: bool, gate: str) -> StepFn:
+    """compiled_step, called as (units, stateful) for sigmoid: one cache entry per kind, and
+    the two-argument form that tests substitute keeps working."""
+    return compiled_step(units, stateful) if gate == "sigmoid" else compiled_step(units, stateful, gate)
+
+
+def eager_step(
+    units: int, stateful: bool, lr: float, steps_done: int = 0, eps: float = EPS, gate: str = "sigmoid"
+) -> StepFn:
     """The same update without a compiler: autograd, then torch.optim's own Adam (foreach).
 
     Updates params, m and v in place; keeps Adam's step counts itself (from steps_done), so
@@ -179,14 +198,14 @@ def eager_step(units: int, stateful: bool, lr: float, steps_done: int = 0) -> St
         if not stateful:
             h = c = xb.new_zeros(xb.shape[0], xb.shape[1], units)
         leaves = [p.detach().requires_grad_() for p in params]  # share storage with params
-        total, (losses, correct, h, c) = _loss(tuple(leaves), xb, yb, h, c, False)
+        total, (losses, correct, h, c) = _loss(tuple(leaves), xb, yb, h, c, False, gate)
         grads = torch.autograd.grad(total, leaves)
         if not counts:
             counts.extend(torch.tensor(float(steps_done)) for _ in params)
         with torch.no_grad():
             adam(
                 list(params), list(grads), list(m), list(v), [], counts, foreach=True,
-                amsgrad=False, beta1=BETA1, beta2=BETA2, lr=lr, weight_decay=0.0, eps=EPS,
+                amsgrad=False, beta1=BETA1, beta2=BETA2, lr=lr, weight_decay=0.0, eps=eps,
                 maximize=False,
             )
         return params, m, v, losses, correct, h, c
@@ -219,27 +238,37 @@ def train_stacked(
     lr: float,
     progress: Callable[[int], None],
     compile_step: bool,
+    eps: float = EPS,
+    gate: str = "sigmoid",
 ) -> StackedResult:
-    """Train all seeds together; orders (S, epochs, n).
+    """Train all seeds together; orders (S, epochs, n); params, x and y on one device.
 
     Tracing and compilation happen in the first update, so they land in first_epoch_seconds
     (and in train_seconds, as for any framework that compiles).
     """
     import torch
 
+    from backends.torch_cells import sync
+
+    device = x.device
     seeds, epochs, n = orders.shape
     starts = list(range(0, n, batch))
-    sizes = torch.tensor([min(batch, n - s) for s in starts], dtype=torch.float64)
-    orders_t = torch.from_numpy(np.ascontiguousarray(orders, dtype=np.int64))
-    sched = adam_schedule(lr, epochs * len(starts)).unbind(0)
-    step = compiled_step(layout.units, stateful) if compile_step else eager_step(layout.units, stateful, lr)
+    sizes = torch.tensor([min(batch, n - s) for s in starts], dtype=torch.float64, device=device)
+    orders_t = torch.from_numpy(np.ascontiguousarray(orders, dtype=np.int64)).to(device)
+    sched = adam_schedule(lr, epochs * len(starts), eps).to(device).unbind(0)
+
+    def fallback(steps_done: int) -> StepFn:
+        return eager_step(layout.units, stateful, lr, steps_done=steps_done, eps=eps, gate=gate)
+
+    step = _compiled_for(layout.units, stateful, gate) if compile_step else fallback(0)
     path, note = ("compiled" if compile_step else "eager-stacked"), None
     m = tuple(torch.zeros_like(p) for p in params)
     v = tuple(torch.zeros_like(p) for p in params)
-    zeros = torch.zeros(seeds, batch, layout.units)  # stateless steps make their own
+    zeros = torch.zeros(seeds, batch, layout.units, device=device)  # stateless steps make their own
 
     epoch_loss, epoch_acc = np.zeros((seeds, epochs)), np.zeros((seeds, epochs))
     k, first_epoch, paused = 0, 0.0, 0.0
+    sync(device)
     t0 = time.perf_counter()
     for epoch in range(epochs):
         h, c = zeros, zeros.clone()  # stateful: zero state each epoch; h is not c, as later
@@ -251,7 +280,7 @@ def train_stacked(
                 if path != "compiled":
                     raise
                 path, note = "eager-stacked", f"{type(exc).__name__}: {str(exc)[:300]}"
-                step = eager_step(layout.units, stateful, lr, steps_done=k)
+                step = fallback(k)
                 out = step(params, m, v, sched[k], xb, yb, h, c)
             params, m, v, loss_b, correct_b, h, c = out
             losses.append(loss_b)
@@ -259,13 +288,15 @@ def train_stacked(
             k += 1
         # One host sync per epoch, reduced exactly as the idiomatic loop does.
         loss_sum = (torch.stack(losses, dim=1).double() * sizes).sum(dim=1)
-        epoch_loss[:, epoch] = (loss_sum / n).numpy()
-        epoch_acc[:, epoch] = torch.stack(correct, dim=1).sum(dim=1).numpy() / n
+        epoch_loss[:, epoch] = (loss_sum / n).cpu().numpy()
+        epoch_acc[:, epoch] = torch.stack(correct, dim=1).sum(dim=1).cpu().numpy() / n
+        sync(device)
         now = time.perf_counter()
         if epoch == 0:
             first_epoch = now - t0
         progress(seeds * len(starts))
         paused += time.perf_counter() - now
+    sync(device)
     return StackedResult(
         params, epoch_loss, epoch_acc, epochs * len(starts),
         time.perf_counter() - t0 - paused, first_epoch, path, note,
