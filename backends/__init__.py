@@ -9,6 +9,9 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from backends.base import Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
@@ -33,11 +36,11 @@ _BUILTIN: dict[str, BackendEntry] = {
     "torch": BackendEntry("torch", "backends.torch_backend", ("torch",), ("torch",), "torch"),
     # The same Keras code on Keras 3's other backends.
     "keras-jax": BackendEntry(
-        "keras-jax", "backends.keras_backend", ("keras", "jax"), ("keras", "jax", "jaxlib"), "keras-jax",
+        "keras-jax", "backends.keras_portable", ("keras", "jax"), ("keras", "jax", "jaxlib"), "keras-jax",
         env=(("KERAS_BACKEND", "jax"),), default=False,
     ),
     "keras-torch": BackendEntry(
-        "keras-torch", "backends.keras_backend", ("keras", "torch"), ("keras", "torch"), "keras-torch",
+        "keras-torch", "backends.keras_portable", ("keras", "torch"), ("keras", "torch"), "keras-torch",
         env=(("KERAS_BACKEND", "torch"),), default=False,
     ),
 }
@@ -107,6 +110,25 @@ def distribution_versions(name: str) -> dict[str, str | None]:
     return out
 
 
+def nvidia_driver_present() -> bool:
+    """Cheap first check before asking any framework: no driver, no CUDA GPU."""
+    return shutil.which("nvidia-smi") is not None or os.path.exists("/dev/nvidia0")
+
+
+def gpu_count(name: str) -> int:
+    """GPUs the backend's framework sees, asked in a fresh process (with the backend's env)
+    so this process never imports a framework; 0 when none, the check fails or no driver."""
+    if not nvidia_driver_present() or not is_installed(name):
+        return 0
+    code = (f"from backends import apply_env, get_entry; apply_env({name!r}); import importlib; "
+            f"print(importlib.import_module(get_entry({name!r}).module).gpu_count())")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        return int(done.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError, OSError):
+        return 0
+
+
 EXECUTIONS = ("idiomatic", "fast")
 
 
@@ -137,6 +159,7 @@ __all__ = [
     "default_backends",
     "distribution_versions",
     "get_entry",
+    "gpu_count",
     "installed_backends",
     "is_installed",
     "load_backend",

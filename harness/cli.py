@@ -13,6 +13,7 @@ from backends import (
     default_backends,
     distribution_versions,
     get_entry,
+    gpu_count,
     installed_backends,
     is_installed,
     supported_executions,
@@ -43,6 +44,14 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
         if execution not in supported_executions(name):
             raise UsageError(f"backend {name!r} does not implement {execution!r} execution; "
                              f"valid choices: {', '.join(supported_executions(name))}")
+    device, executor = getattr(args, "device", "cpu"), getattr(args, "executor", "local")
+    if getattr(args, "ray_address", None) and executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    if device == "cuda" and executor == "local":
+        blind = [name for name in backends if gpu_count(name) < 1]
+        if blind:
+            raise UsageError(f"--device cuda: no GPU visible to {', '.join(blind)} on this machine; "
+                             "valid choices here: --device cpu (or --executor ray on a cluster with GPUs)")
     cores = cpu_count()
     return RunRequest(
         scenarios=tuple(dict.fromkeys(args.scenario or SCENARIOS)),
@@ -58,7 +67,9 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
         command=command,
         run_started=started,
         execution=execution,
-        device=getattr(args, "device", "cpu"),
+        device=device,
+        executor=executor,
+        ray_address=getattr(args, "ray_address", None),
     )
 
 
@@ -82,12 +93,15 @@ def cmd_list() -> int:
         scenarios.add_row(spec.id, spec.title, f"{spec.tutorial_accuracy:.2f}", str(spec.epochs),
                           f"{updates:,}")
     backends = Table(title="Backends")
-    for column in ("name", "installed", "versions", "install with"):
+    for column in ("name", "installed", "default", "GPU", "versions", "pip install -e"):
         backends.add_column(column)
     for name in backend_names():
         versions = ", ".join(f"{k} {v}" for k, v in distribution_versions(name).items() if v)
-        backends.add_row(name, "yes" if is_installed(name) else "no", versions or "—",
-                         escape(f"pip install -e '.[{get_entry(name).extra}]'"))
+        installed = is_installed(name)
+        default = "yes" if get_entry(name).default else "opt-in"
+        gpus = gpu_count(name) if installed else 0
+        backends.add_row(name, "yes" if installed else "no", default, f"yes ({gpus})" if gpus else "no",
+                         versions or "—", escape(f"'.[{get_entry(name).extra}]'"))
     console = Console()
     console.print(scenarios)
     console.print(backends)
@@ -107,10 +121,23 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         if args.verify:
             return _verify(request, out)
+        if request.executor == "ray":
+            _connect_ray(request)
         if args.fresh and results_path(out).is_file():
             out = out.with_name(f"{out.name}-{run_id}")
         return run_resumable(request, out, run_id, timeout=args.timeout)
     except (FolderBusyError, SchemaTooNewError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _connect_ray(request: RunRequest) -> None:
+    """Reach (or start) the Ray cluster before anything is written."""
+    from harness.ray_executor import RayUnavailableError, connect
+
+    try:
+        connect(request.ray_address, None if request.ray_address else request.cores,
+                need_gpu=request.device == "cuda")
+    except RayUnavailableError as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from harness.plan import Job
+from harness.plan import Job, RunRequest
 from harness.worker import failed_record, run_job
 
 POLL_S = 0.2
@@ -80,12 +80,7 @@ def _receive(state: _Running, hooks: ExecutionHooks) -> None:
     """Handle every message waiting on the job's pipe; EOF marks the job as ended."""
     try:
         while state.channel.poll():
-            kind, _, *payload = state.channel.recv()
-            if kind == "record":
-                state.seen.add(payload[0]["seed"])
-                hooks.on_record(state.job, payload[0])
-            elif kind == "progress":
-                hooks.on_progress(state.job, payload[0])
+            handle_message(state.channel.recv(), state.job, state.seen, hooks)
     except (EOFError, OSError):
         state.closed = True
 
@@ -93,11 +88,36 @@ def _receive(state: _Running, hooks: ExecutionHooks) -> None:
 def _finish(state: _Running, hooks: ExecutionHooks) -> None:
     state.process.join(timeout=30)
     state.channel.close()
-    reason = state.killed or _exit_reason(state.process.exitcode)
-    for seed in state.job.seeds:
-        if seed not in state.seen:
-            hooks.on_record(state.job, failed_record(state.job, seed, reason))
-    hooks.on_job_end(state.job)
+    end_job(state.job, state.seen, state.killed or _exit_reason(state.process.exitcode), hooks)
+
+
+def end_job(job: Job, seen: set[int], reason: str, hooks: ExecutionHooks) -> None:
+    """Every executor's last word on a job: a failed record for each seed that sent none."""
+    for seed in job.seeds:
+        if seed not in seen:
+            hooks.on_record(job, failed_record(job, seed, reason))
+    hooks.on_job_end(job)
+
+
+def handle_message(message: tuple, job: Job, seen: set[int], hooks: ExecutionHooks) -> None:
+    """A worker message ('record', id, dict) / ('progress', id, n) / ('done', id) to the hooks."""
+    kind, _, *payload = message
+    if kind == "record":
+        seen.add(payload[0]["seed"])
+        hooks.on_record(job, payload[0])
+    elif kind == "progress":
+        hooks.on_progress(job, payload[0])
+
+
+def execute_request(jobs: list[Job], request: RunRequest, hooks: ExecutionHooks,
+                    log_dir: Path | None = None, timeout: float | None = None) -> None:
+    """The executor seam: the same jobs and hooks on local processes or on a Ray cluster."""
+    if request.executor == "ray":
+        from harness.ray_executor import execute_ray
+
+        execute_ray(jobs, request.workers, hooks, timeout=timeout, address=request.ray_address)
+    else:
+        execute(jobs, request.workers, hooks, log_dir=log_dir, timeout=timeout)
 
 
 def _exit_reason(code: int | None) -> str:

@@ -56,6 +56,8 @@ class RunRequest:
     command: str | None = None
     run_started: str | None = None
     device: str = "cpu"
+    executor: str = "local"  # "local" processes or "ray" tasks
+    ray_address: str | None = None  # None: start a local Ray instance
 
 
 def batch_size(scenario: ResolvedScenario, n_samples: int) -> int:

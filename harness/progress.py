@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from harness import aggregate
-from harness.executor import ExecutionHooks, execute
+from harness.executor import ExecutionHooks, execute_request
 from harness.plan import Job, RunRequest
 from harness.report import write_report
 from harness.store import append_record, results_path
@@ -70,7 +70,7 @@ def run_with_progress(jobs: list[Job], request: RunRequest, out: Path, timeout: 
         logs = out / "logs"
         logs.mkdir(exist_ok=True)
         hooks = ExecutionHooks(on_record, on_progress, on_start, on_end)
-        execute(jobs, request.workers, hooks, log_dir=logs, timeout=timeout)
+        execute_request(jobs, request, hooks, log_dir=logs, timeout=timeout)
     wall = time.perf_counter() - started
     path, _ = write_report(out)
     _summary(console, records, wall)

@@ -1,0 +1,163 @@
+"""Run jobs as Ray tasks: the same jobs in, the same records out, written by the driver.
+
+Each job is one Ray task in a fresh worker process (`max_calls=1`, so TensorFlow and PyTorch
+never share a process, as with the local executor) that asks for the CPUs and GPU its job
+uses. The task is a streaming generator: it yields the worker's messages (progress, one
+record per finished seed) as they happen, so the driver appends each record the moment its
+seed is done and resume works as it does locally. A task that dies, raises or times out
+leaves `failed` records for its unfinished seeds. Ray is imported only here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends import PLUGINS_ENV
+from harness.executor import ExecutionHooks, end_job, handle_message
+from harness.plan import Job
+
+POLL_S = 0.2
+INSTALL_HINT = "pip install -e '.[ray]'"
+
+
+class RayUnavailableError(RuntimeError):
+    """Ray cannot serve this run (not installed, unreachable, no GPU): a one-line usage error."""
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailableError(f"--executor ray needs Ray; install it: {INSTALL_HINT}") from None
+    return ray
+
+
+def connect(address: str | None = None, num_cpus: int | None = None, need_gpu: bool = False) -> dict:
+    """Join the cluster at `address` (None: start a local instance); returns its resources.
+
+    Called before anything is written, so a bad address or a cluster without a GPU for
+    `--device cuda` stops the run with one line.
+    """
+    ray = _import_ray()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home from a closed network
+    if address:
+        _check_reachable(address)
+    if not ray.is_initialized():
+        env = {PLUGINS_ENV: os.environ[PLUGINS_ENV]} if PLUGINS_ENV in os.environ else {}
+        options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
+                                       logging_level=logging.ERROR, runtime_env={"env_vars": env})
+        try:
+            if address:
+                ray.init(address=address, **options)
+            else:
+                ray.init(num_cpus=num_cpus, **options)
+        except Exception as exc:  # ConnectionError, ValueError, RuntimeError, ... from ray.init
+            where = address or "a local instance"
+            raise RayUnavailableError(f"cannot start Ray on {where}: {type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    resources = ray.cluster_resources()
+    if need_gpu and resources.get("GPU", 0) < 1:
+        raise RayUnavailableError("--device cuda: the Ray cluster has no GPU; "
+                                  "use --device cpu or point --ray-address at a cluster with one")
+    return resources
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """ray.init waits minutes on an address where nothing listens; a TCP probe says so in seconds."""
+    if address == "auto" or ":" not in address:
+        return  # Ray resolves these itself and fails fast when there is no cluster
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise RayUnavailableError(f"no Ray cluster answers at {address} ({exc}); start one with "
+                                  "'ray start --head' or omit --ray-address for a local instance") from None
+
+
+def job_messages(job: Job) -> Iterator[tuple]:
+    """The task body: run the ordinary worker entry point and yield what it sends, as it sends it.
+
+    `run_job` reports through a channel with `send`; a queue fed from a thread turns that into
+    this generator without touching the worker code the local executor uses.
+    """
+    from harness.worker import run_job
+
+    messages: queue.Queue = queue.Queue()
+
+    class _Channel:
+        """`send` returns only once Ray has the message, as a pipe's `send` does locally, so a
+        record is never lost to a crash right after it was sent."""
+
+        def send(self, message: tuple) -> None:
+            handed_over = threading.Event()
+            messages.put((message, handed_over))
+            handed_over.wait()
+
+    thread = threading.Thread(target=run_job, args=(job, _Channel()), daemon=True)
+    thread.start()
+    while True:
+        message, handed_over = messages.get()
+        yield message  # with backpressure 1, returns once the driver has taken it
+        handed_over.set()
+        if message[0] == "done":
+            break
+    thread.join()
+
+
+@dataclass
+class _Task:
+    job: Job
+    started: float = field(default_factory=time.monotonic)
+    seen: set[int] = field(default_factory=set)
+
+
+def _submit(remote: Any, job: Job) -> Any:
+    gpus = 1 if job.device == "cuda" else 0
+    return remote.options(num_cpus=job.threads, num_gpus=gpus, max_retries=0,
+                          _generator_backpressure_num_objects=1,
+                          name=f"alphabet-bench job {job.job_id}").remote(job)
+
+
+def execute_ray(jobs: list[Job], workers: int, hooks: ExecutionHooks, timeout: float | None = None,
+                address: str | None = None) -> None:
+    """Run every job on Ray, at most `workers` at once, longest first; the driver writes records."""
+    ray = _import_ray()
+    connect(address, num_cpus=None if address else os.cpu_count())
+    remote = ray.remote(max_calls=1)(job_messages)  # max_calls=1: a fresh process per job
+    pending = sorted(jobs, key=lambda job: job.cost, reverse=True)
+    running: dict[Any, _Task] = {}
+    while pending or running:
+        while pending and len(running) < workers:
+            job = pending.pop(0)
+            running[_submit(remote, job)] = _Task(job)
+            hooks.on_job_start(job)
+        ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+        for generator in ready:
+            task = running[generator]
+            try:
+                handle_message(ray.get(next(generator)), task.job, task.seen, hooks)
+            except StopIteration:
+                end_job(task.job, task.seen, "worker finished without a record", hooks)
+                del running[generator]
+            except Exception as exc:  # the task or its worker died
+                end_job(task.job, task.seen, f"Ray task failed: {_first_line(exc)}", hooks)
+                del running[generator]
+        for generator, task in list(running.items()):
+            if timeout and time.monotonic() - task.started > timeout:
+                ray.cancel(generator, force=True)
+                end_job(task.job, task.seen, f"timed out after {timeout:g} s (--timeout)", hooks)
+                del running[generator]
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
