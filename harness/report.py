@@ -10,6 +10,7 @@ import pandas as pd
 
 from harness import aggregate
 from harness import sections as sections_
+from harness.ablation import ablation_section
 from harness.bench_json import benchmark_section
 from harness.figures import write_figures
 from harness.store import LoadedRecords, latest_per_key, load_records, results_path
@@ -76,6 +77,7 @@ def render(records: list[dict[str, Any]], warnings: list[str] | None = None,
         header_section(records),
         sections_.accuracy_section(frame) + "\n\n![accuracy per scenario](accuracy.png)",
         sections_.comparison_section(frame),
+        ablation_section(records),
         sections_.findings_section(records),
         sections_.letters_section(records),
         sections_.timing_section(frame),
