@@ -31,6 +31,8 @@ def test_effective_settings_resolve_native_to_each_frameworks_defaults():
         "same init (Keras's), same Adam eps (1e-07)")
     assert shared(Settings("keras", 1e-7, "sigmoid"), Settings("torch", 1e-8, "sigmoid")) is None
     assert shared(Settings("keras", 1e-7, "sigmoid"), Settings("keras", 1e-8, "hard_sigmoid_2017")) is None
+    swapped_init = shared(Settings("torch", 1e-7, "sigmoid"), Settings("keras", 1e-7, "sigmoid"))
+    assert swapped_init is None  # matched eps, but the inits swapped: not an ablation of the native pair
 
 
 def test_matched_init_that_closes_the_gap_is_reported_as_explained():
