@@ -40,14 +40,14 @@ def test_ray_and_local_executors_give_the_same_records(tmp_path):
     """The same job specs through both executors: same seeds, same predictions and losses."""
     backends = [b for b in ("torch", "keras") if b in installed_backends()]
     assert backends, "no framework backend installed"
-    common = ("run", "--scenario", "one_char", "stateful", "--backend", *backends, "--epochs", "3",
+    common = ("run", "--scenario", "stateful", "--backend", *backends, "--epochs", "3",
               "--seeds", "2", "--execution", "idiomatic", "--workers", "2")
     local = harness(*common, "--out", str(tmp_path / "local"))
     ray = harness(*common, "--executor", "ray", "--out", str(tmp_path / "ray"))
     assert local.returncode == 0, local.stderr[-2000:]
     assert ray.returncode == 0, ray.stderr[-2000:]
     a, b = by_key(tmp_path / "local"), by_key(tmp_path / "ray")
-    assert set(a) == set(b) and len(a) == 2 * 2 * len(backends)
+    assert set(a) == set(b) and len(a) == 2 * len(backends)
     for key, rec in a.items():
         other = b[key]
         assert other["status"] == rec["status"] == "ok"
