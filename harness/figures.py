@@ -92,7 +92,9 @@ def _plot_letter_errors(fig: Figure, records: list[dict[str, Any]]) -> bool:
         ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=35, ha="right")
         ax.set_yticks(range(matrix.shape[0]), matrix.index)
         n_seeds = len({r["seed"] for r in _ok(records) if backend_label(r) == backend})
-        ax.set_title(f"{backend} ({n_seeds} seed{'s' * (n_seeds != 1)})")
+        # one option per line: long ablation labels would run into the next panel's title
+        title = backend.replace("[", "\n[").replace(",", ",\n")
+        ax.set_title(f"{title}\n({n_seeds} seed{'s' * (n_seeds != 1)})", fontsize="small")
         ax.set_xlabel("scenario")
         ax.set_xticks(np.arange(matrix.shape[1] + 1) - 0.5, minor=True)
         ax.set_yticks(np.arange(matrix.shape[0] + 1) - 0.5, minor=True)
