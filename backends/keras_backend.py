@@ -2,8 +2,15 @@
 
 Execution "fast" trains all seeds of a job in one compiled program (`backends.keras_fast`)
 with the same updates; its seeds are then loaded into idiomatic models for evaluation.
+The model itself (build, predictor, weight names) lives in `backends.keras_model`, shared
+with Keras on JAX and PyTorch (`backends.keras_portable`).
 TensorFlow and Keras are imported lazily, inside methods, so the registry can list
 this backend without paying for (or requiring) the import.
+
+Device: `--device cuda` builds and trains each model under `tf.device("/GPU:0")` with
+TF32 off (float32 matmuls, as on CPU). Timings stay honest on a GPU: `fit`'s epoch
+callback turns the epoch's loss into a Python float (a host sync) before it reads the
+clock, and the fast program's outputs are fetched (`.numpy()`) before the clock is read.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import numpy as np
 
 from backends import keras_fast
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining
+from backends.keras_model import KerasPredictor, build_model, checked_orders, epoch_logger, named_variables
 
 if TYPE_CHECKING:
     import keras
@@ -26,6 +34,8 @@ if TYPE_CHECKING:
 
 # Execution modes this backend implements; anything else must not be silently mislabelled.
 EXECUTIONS = ("idiomatic", "fast")
+DEVICES = ("cpu", "cuda")
+_named_variables = named_variables  # its historical name here
 
 
 def _import() -> tuple[Any, Any]:
@@ -48,83 +58,15 @@ def _import() -> tuple[Any, Any]:
     return tf, keras
 
 
-def _epoch_logger(progress: ProgressFn, updates_per_epoch: int) -> Any:
-    """A Keras callback recording loss, accuracy and a clock stamp at every epoch end."""
-    _, keras = _import()
+def gpu_count() -> int:
+    """GPUs TensorFlow sees (0 when it cannot be asked): lets callers offer --device cuda."""
+    try:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import tensorflow as tf
 
-    class EpochLog(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.start = 0.0  # set by the caller right before training starts
-            self.loss: list[float] = []
-            self.accuracy: list[float] = []
-            self.stamps: list[float] = []
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            self.stamps.append(time.perf_counter())
-            logs = logs or {}
-            self.loss.append(float(logs["loss"]))
-            self.accuracy.append(float(logs["accuracy"]))
-            progress(updates_per_epoch)
-
-    return EpochLog()
-
-
-class KerasPredictor:
-    """A trained Keras model seen through `backends.base.Predictor`.
-
-    Uses `predict_on_batch` (one traced function, ~1 ms a call): `model.predict`
-    builds a data pipeline per call and an eager `model(x)` runs the LSTM op by op,
-    both ~10-20 ms, which would dominate the per-letter probes.
-    """
-
-    def __init__(self, model: keras.Model, stateful: bool) -> None:
-        self.model = model
-        self.stateful = stateful
-
-    def _call(self, x: np.ndarray) -> np.ndarray:
-        out = self.model.predict_on_batch(np.asarray(x, dtype=np.float32))
-        return np.asarray(out, dtype=np.float64)
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        if not self.stateful:
-            return self._call(x)
-        # The stateful model has a fixed batch of 1: run each sample from a zero state,
-        # and leave the state zeroed so a later `step` sequence starts clean.
-        rows = []
-        for sample in np.asarray(x, dtype=np.float32):
-            self.reset_state()
-            rows.append(self._call(sample[None])[0])
-        self.reset_state()
-        return np.stack(rows)
-
-    def reset_state(self) -> None:
-        if self.stateful:
-            self.model.layers[0].reset_state()
-
-    def step(self, x: np.ndarray) -> np.ndarray:
-        return self._call(x)[0]
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """Trainable parameters as {"lstm/kernel": array, ...}, Keras layout."""
-        return {name: np.asarray(var.numpy()) for name, var in _named_variables(self.model).items()}
-
-    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Load parameters by `weights()` name: how a fast-trained seed becomes a Keras model."""
-        variables = _named_variables(self.model)
-        if set(variables) != set(weights):
-            raise ValueError(f"weight names {sorted(weights)} != model's {sorted(variables)}")
-        for name, var in variables.items():
-            var.assign(np.asarray(weights[name], dtype=np.float32))
-
-
-def _named_variables(model: keras.Model) -> dict[str, Any]:
-    """Trainable variables keyed "<layer type>/<name>", stable across models (no "lstm_3")."""
-    return {
-        f"{type(layer).__name__.lower()}/{var.name}": var
-        for layer in model.layers
-        for var in layer.trainable_weights
-    }
+        return len(tf.config.list_physical_devices("GPU"))
+    except Exception:
+        return 0
 
 
 class KerasBackend(Backend):
@@ -132,6 +74,12 @@ class KerasBackend(Backend):
 
     name = "keras"
     execution = "idiomatic"
+    device = "cpu"
+
+    def _device_scope(self) -> Any:
+        """Where models are built and trained: the configured device, explicitly."""
+        tf, _ = _import()
+        return tf.device("/GPU:0" if self.device == "cuda" else "/CPU:0")
 
     def setup(self, config: RuntimeConfig) -> dict:
         """Set threads and determinism; must run before TensorFlow creates its context.
@@ -144,8 +92,17 @@ class KerasBackend(Backend):
                 f"keras backend: unsupported execution {config.execution!r}; "
                 f"valid choices: {', '.join(EXECUTIONS)}"
             )
+        if config.device not in DEVICES:
+            raise ValueError(f"keras backend: unsupported device {config.device!r}; "
+                             f"valid choices: {', '.join(DEVICES)}")
         tf, keras = _import()
-        self.execution = config.execution
+        if config.device == "cuda" and not tf.config.list_physical_devices("GPU"):
+            raise RuntimeError(
+                "--device cuda: TensorFlow sees no GPU (tf.config.list_physical_devices('GPU') is "
+                f"empty; tensorflow {tf.__version__}, built with CUDA: {tf.test.is_built_with_cuda()}); "
+                "use --device cpu"
+            )
+        self.execution, self.device = config.execution, config.device
         threading = tf.config.threading
         threading.set_intra_op_parallelism_threads(config.threads)
         threading.set_inter_op_parallelism_threads(1)
@@ -159,7 +116,11 @@ class KerasBackend(Backend):
             "inter_op_threads": threading.get_inter_op_parallelism_threads(),
             "op_determinism": bool(config.deterministic),
             "execution": config.execution,
+            "device": config.device,
         }
+        if config.device == "cuda":  # float32 matmuls on the GPU too, as on the CPU
+            tf.config.experimental.enable_tensor_float_32_execution(False)
+            knobs["tf32"] = tf.config.experimental.tensor_float_32_execution_enabled()
         if config.execution == "fast":
             knobs.update(fast_path=keras_fast.FAST_PATH, jit_compile=keras_fast.JIT_COMPILE)
         return knobs
@@ -184,12 +145,13 @@ class KerasBackend(Backend):
             return
         x, y = data.x, data.one_hot()
         for plan in plans:
-            orders = _checked_orders(plan, scenario, data)
-            model = self._build(scenario, data, plan.init_seed)
-            if scenario.spec.stateful:
-                log, seconds = self._fit_stateful(model, x, y, orders, progress)
-            else:
-                log, seconds = self._fit_stateless(model, x, y, orders, scenario, progress)
+            orders = checked_orders(plan, scenario, data)
+            with self._device_scope():  # entered per seed, never held across a yield
+                model = self._build(scenario, data, plan.init_seed)
+                if scenario.spec.stateful:
+                    log, seconds = self._fit_stateful(model, x, y, orders, progress)
+                else:
+                    log, seconds = self._fit_stateless(model, x, y, orders, scenario, progress)
             yield SeedTraining(
                 seed=plan.seed,
                 predictor=KerasPredictor(model, scenario.spec.stateful),
@@ -216,43 +178,24 @@ class KerasBackend(Backend):
         """
         if not plans:
             return
-        orders = [_checked_orders(plan, scenario, data) for plan in plans]
+        orders = [checked_orders(plan, scenario, data) for plan in plans]
         stateful = scenario.spec.stateful
-        predictors = [
-            KerasPredictor(self._build(scenario, data, plan.init_seed), stateful) for plan in plans
-        ]
-        yield from keras_fast.train_plans(
-            plans, orders, predictors, data.x, data.one_hot(),
-            batch=scenario.spec.batch_size or data.n_samples, stateful=stateful, progress=progress,
-        )
+        with self._device_scope():  # all seeds finish together: train them all, then yield
+            predictors = [
+                KerasPredictor(self._build(scenario, data, plan.init_seed), stateful) for plan in plans
+            ]
+            trained = list(keras_fast.train_plans(
+                plans, orders, predictors, data.x, data.one_hot(),
+                batch=scenario.spec.batch_size or data.n_samples, stateful=stateful, progress=progress,
+                gate_activation=scenario.options.gate_activation,
+            ))
+        yield from trained
 
     @staticmethod
     def _build(scenario: ResolvedScenario, data: AlphabetData, init_seed: int) -> keras.Model:
-        """The tutorial's LSTM -> Dense(softmax) model, seeded and compiled."""
-        from backends.initializers import initial_weights
-
-        _, keras = _import()
-        spec = scenario.spec
-        keras.utils.set_random_seed(init_seed)
-        shape = (spec.timesteps, spec.features)
-        model = keras.Sequential(
-            [
-                keras.Input(batch_shape=(1, *shape)) if spec.stateful else keras.Input(shape),
-                keras.layers.LSTM(spec.units, stateful=spec.stateful),
-                keras.layers.Dense(data.n_classes, activation="softmax"),
-            ]
-        )
-        model.compile(
-            loss="categorical_crossentropy",
-            optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
-            metrics=["accuracy"],
-        )
-        override = initial_weights(scenario.options.init, "keras", spec.features, spec.units,
-                                   data.n_classes, init_seed)
-        if override is not None:  # the init ablation: another framework's defaults
-            for name, var in _named_variables(model).items():
-                var.assign(override[name])
-        return model
+        """The tutorial's LSTM -> Dense(softmax) model (`keras_model.build_model`), on TensorFlow."""
+        _import()  # refuses any Keras backend but TensorFlow
+        return build_model(scenario, data, init_seed)
 
     @staticmethod
     def _fit_stateless(
@@ -276,7 +219,7 @@ class KerasBackend(Backend):
         ds = tf.data.Dataset.from_tensor_slices((x[orders], y[orders])).flat_map(
             lambda ex, ey: tf.data.Dataset.from_tensor_slices((ex, ey)).batch(batch)
         )
-        log = _epoch_logger(progress, steps)
+        log = epoch_logger(progress, steps)
         log.start = time.perf_counter()
         model.fit(
             ds,
@@ -300,7 +243,7 @@ class KerasBackend(Backend):
 
         The harness gives the identity order here; indexing by it keeps the plan binding.
         """
-        log = _epoch_logger(progress, x.shape[0])
+        log = epoch_logger(progress, x.shape[0])
         lstm = model.layers[0]  # Sequential.layers excludes the Input
         log.start = time.perf_counter()
         for order in orders:
@@ -308,16 +251,6 @@ class KerasBackend(Backend):
             model.fit(xe, ye, epochs=1, batch_size=1, shuffle=False, verbose=0, callbacks=[log])
             lstm.reset_state()
         return log, time.perf_counter() - log.start
-
-
-def _checked_orders(plan: SeedPlan, scenario: ResolvedScenario, data: AlphabetData) -> np.ndarray:
-    """The plan's (epochs, n_samples) orders, refusing any other shape."""
-    orders = np.asarray(plan.orders, dtype=np.int64)
-    if orders.shape != (scenario.epochs, data.n_samples):
-        raise ValueError(
-            f"plan {plan.seed}: orders shape {orders.shape} != {(scenario.epochs, data.n_samples)}"
-        )
-    return orders
 
 
 BACKEND_CLASS = KerasBackend

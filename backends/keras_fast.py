@@ -5,8 +5,9 @@ a few microseconds of arithmetic. Here one `tf.function` (XLA-compiled) loops ov
 epochs for all S seeds at once. Each seed keeps its own weights and Adam slots, stacked
 along a leading seed axis so one batched matmul serves every seed without mixing them,
 and its own per-epoch sample order. Batch size, loss, the Adam formula (copied from
-`keras.optimizers.Adam.update_step`), hyper-parameters and the state-reset schedule are
-the idiomatic model's: only how the updates execute changes, never which updates run.
+`keras.optimizers.Adam.update_step`), hyper-parameters (epsilon included), the LSTM gate
+activation and the state-reset schedule are the idiomatic model's: only how the updates
+execute changes, never which updates run.
 
 TensorFlow is imported inside functions; `KerasBackend.setup` has configured it first.
 """
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import SeedPlan, SeedTraining
+from backends.keras_model import gate_name
 
 FAST_PATH = "xla-stacked"
 JIT_COMPILE = True
@@ -77,11 +79,23 @@ class FastRun:
     updates: int  # optimizer steps per seed
 
 
-def _forward(tf: Any, params: tuple, xb: Any, h: Any, c: Any) -> tuple[Any, Any, Any]:
+def _gate(tf: Any, name: str) -> Callable[[Any], Any]:
+    """The LSTM gate activation (`keras_model.gate_activation`'s twin, in TensorFlow ops)."""
+    if name == "sigmoid":
+        return tf.sigmoid
+    if name == "hard_sigmoid_2017":  # Keras 2's hard_sigmoid: clip(0.2 x + 0.5, 0, 1)
+        return lambda z: tf.clip_by_value(z * 0.2 + 0.5, 0.0, 1.0)
+    raise ValueError(f"unknown gate activation {name!r}")
+
+
+def _forward(
+    tf: Any, params: tuple, xb: Any, h: Any, c: Any, gate: Callable[[Any], Any]
+) -> tuple[Any, Any, Any]:
     """Keras's LSTMCell (implementation 2, gates i, f, c, o) then Dense, per seed.
 
     xb (S, B, T, F); h, c (S, B, H). Op order follows the Keras cell so the float
     arithmetic is the same: x@W, + h@U, + b; c = f*c + i*tanh(zc); h = o*tanh(c).
+    `gate` is the recurrent activation of i, f and o (the candidate and output keep tanh).
     """
     kernel, recurrent, bias, dense_kernel, dense_bias = params
     for t in range(xb.shape[2]):
@@ -89,9 +103,9 @@ def _forward(tf: Any, params: tuple, xb: Any, h: Any, c: Any) -> tuple[Any, Any,
         z = z + tf.linalg.matmul(h, recurrent)
         z = z + bias[:, None, :]
         zi, zf, zc, zo = tf.split(z, 4, axis=-1)
-        i, f = tf.sigmoid(zi), tf.sigmoid(zf)
+        i, f = gate(zi), gate(zf)
         c = f * c + i * tf.tanh(zc)
-        h = tf.sigmoid(zo) * tf.tanh(c)
+        h = gate(zo) * tf.tanh(c)
     logits = tf.linalg.matmul(h, dense_kernel) + dense_bias[:, None, :]
     return logits, h, c
 
@@ -112,15 +126,18 @@ def _adam(tf: Any, params: tuple, grads: list, m: tuple, v: tuple, step: Any, hy
 
 
 @cache
-def _program(stateful: bool, jit_compile: bool) -> Any:
+def _program(stateful: bool, jit_compile: bool, gate_activation: str = "sigmoid") -> Any:
     """The training program: `n_epochs` epochs of every seed per call.
 
-    One `tf.function` per (stateful, jit) so a process compiles each shape once. Arguments:
+    One `tf.function` per (stateful, jit, gate activation) so a process compiles each shape
+    once and a gate never reuses another gate's program. Arguments:
     orders (K, steps, S, B) int32 sample ids, only the first `n_epochs` epochs used (a fixed
     K keeps one compiled program for every call); sample_mask (steps, B) is 0 on the slots
     that pad a short last batch; batch_sizes (steps,) its true sizes.
     """
     import tensorflow as tf
+
+    gate = _gate(tf, gate_activation)
 
     def run(params, m, v, step, x, y, orders, sample_mask, batch_sizes, n_epochs, hyper):
         k_max, steps, n_seeds, batch = orders.shape
@@ -134,7 +151,7 @@ def _program(stateful: bool, jit_compile: bool) -> Any:
             w = sample_mask[k]
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                logits, h_new, c_new = _forward(tf, params, xb, h, c)
+                logits, h_new, c_new = _forward(tf, params, xb, h, c, gate)
                 per_sample = tf.nn.softmax_cross_entropy_with_logits(yb, logits)  # (S, B)
                 loss = tf.reduce_sum(per_sample * w, axis=1) / batch_sizes[k]  # Keras batch mean
                 total = tf.reduce_sum(loss)  # seeds share no weights: d total/dW_s = d loss_s/dW_s
@@ -186,6 +203,7 @@ def train_stacked(
     hyper: AdamHyper,
     progress: Callable[[int], None],
     jit_compile: bool = JIT_COMPILE,
+    gate_activation: str = "sigmoid",
 ) -> FastRun:
     """Train len(init) independent models together; orders[s] is seed s's (epochs, n) order.
 
@@ -206,7 +224,7 @@ def train_stacked(
     v = tuple(tf.zeros_like(p) for p in params)
     step = tf.constant(0, tf.int64)
     args = [tf.constant(a) for a in (x, y_one_hot, sample_mask, batch_sizes, hyper.vector())]
-    program = _program(stateful, jit_compile)
+    program = _program(stateful, jit_compile, gate_activation)
     losses, accs = [], []
     start = time.perf_counter()
     first_epoch = 0.0
@@ -247,11 +265,17 @@ def train_plans(
     batch: int,
     stateful: bool,
     progress: Callable[[int], None],
+    gate_activation: str = "sigmoid",
 ) -> Iterator[SeedTraining]:
     """Train every plan from its idiomatic model's weights and load the result back into it.
 
     All seeds finish together; `train_seconds` is each seed's share of the batch's wall time.
+    `gate_activation` must be the one the models were built with (checked: the predictors
+    evaluate the trained weights with their own cell).
     """
+    built_with = gate_name(predictors[0].model)
+    if built_with != gate_activation:
+        raise ValueError(f"fast keras path: gate {gate_activation!r}, but the model has {built_with!r}")
     run = train_stacked(
         init=[p.weights() for p in predictors],
         x=x,
@@ -261,6 +285,7 @@ def train_plans(
         stateful=stateful,
         hyper=AdamHyper.from_keras(predictors[0].model.optimizer),
         progress=progress,
+        gate_activation=gate_activation,
     )
     together = len(plans)
     for s, (plan, predictor) in enumerate(zip(plans, predictors, strict=True)):

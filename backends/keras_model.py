@@ -1,0 +1,193 @@
+"""The Keras model code every Keras backend shares (TensorFlow, JAX, PyTorch).
+
+Why one module: "keras", "keras-jax" and "keras-torch" must train the same model, built,
+seeded, initialised and evaluated by the same lines, so a difference between them is the
+framework under Keras and never the model code. Nothing here imports TensorFlow; Keras is
+imported lazily, after the backend has set KERAS_BACKEND and its thread knobs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from backends.base import ProgressFn, SeedPlan
+
+if TYPE_CHECKING:
+    import keras
+
+    from scenarios import AlphabetData, ResolvedScenario
+
+
+def import_keras() -> Any:
+    """Import keras with TensorFlow's C++ logs quiet (set_random_seed imports TF where installed)."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import keras
+
+    return keras
+
+
+def hard_sigmoid_2017(x: Any) -> Any:
+    """Keras 2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1): the 2017 tutorial's LSTM gate activation.
+
+    Keras 3's built-in "hard_sigmoid" is relu6(x + 3) / 6, a different function, so it is
+    written out here with `keras.ops` (works on every Keras backend).
+    """
+    from keras import ops
+
+    return ops.clip(ops.add(ops.multiply(x, 0.2), 0.5), 0.0, 1.0)
+
+
+def gate_activation(name: str) -> Any:
+    """The LSTM `recurrent_activation` (gates i, f, o) for a `ScenarioOptions.gate_activation`."""
+    if name == "sigmoid":
+        return "sigmoid"  # Keras's default, as a string: the model is exactly the usual one
+    if name == "hard_sigmoid_2017":
+        return hard_sigmoid_2017
+    raise ValueError(f"unknown gate activation {name!r}")
+
+
+def gate_name(model: keras.Model) -> str:
+    """The `gate_activation` name of a built model's LSTM gates (what the fast path checks)."""
+    fn = model.layers[0].cell.recurrent_activation
+    return "hard_sigmoid_2017" if fn is hard_sigmoid_2017 else getattr(fn, "__name__", repr(fn))
+
+
+def epoch_logger(progress: ProgressFn, updates_per_epoch: int) -> Any:
+    """A Keras callback recording loss, accuracy and a clock stamp at every epoch end.
+
+    The stamp is read after the logs are converted to Python floats: that conversion waits
+    for the epoch's last update on the device, so a stamp never precedes the work it times.
+    """
+    keras = import_keras()
+
+    class EpochLog(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.start = 0.0  # set by the caller right before training starts
+            self.loss: list[float] = []
+            self.accuracy: list[float] = []
+            self.stamps: list[float] = []
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            self.loss.append(float(logs["loss"]))  # host sync
+            self.accuracy.append(float(logs["accuracy"]))
+            self.stamps.append(time.perf_counter())
+            progress(updates_per_epoch)
+
+    return EpochLog()
+
+
+class KerasPredictor:
+    """A trained Keras model seen through `backends.base.Predictor`.
+
+    Uses `predict_on_batch` (one traced function, ~1 ms a call): `model.predict`
+    builds a data pipeline per call and an eager `model(x)` runs the LSTM op by op,
+    both ~10-20 ms, which would dominate the per-letter probes.
+    """
+
+    def __init__(self, model: keras.Model, stateful: bool) -> None:
+        self.model = model
+        self.stateful = stateful
+
+    def _call(self, x: np.ndarray) -> np.ndarray:
+        out = self.model.predict_on_batch(np.asarray(x, dtype=np.float32))
+        return np.asarray(out, dtype=np.float64)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        if not self.stateful:
+            return self._call(x)
+        # The stateful model has a fixed batch of 1: run each sample from a zero state,
+        # and leave the state zeroed so a later `step` sequence starts clean.
+        rows = []
+        for sample in np.asarray(x, dtype=np.float32):
+            self.reset_state()
+            rows.append(self._call(sample[None])[0])
+        self.reset_state()
+        return np.stack(rows)
+
+    def reset_state(self) -> None:
+        if self.stateful:
+            self.model.layers[0].reset_state()
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        return self._call(x)[0]
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Trainable parameters as {"lstm/kernel": array, ...}, Keras layout."""
+        return {name: np.asarray(var.numpy()) for name, var in named_variables(self.model).items()}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Load parameters by `weights()` name: how a fast-trained seed becomes a Keras model."""
+        variables = named_variables(self.model)
+        if set(variables) != set(weights):
+            raise ValueError(f"weight names {sorted(weights)} != model's {sorted(variables)}")
+        for name, var in variables.items():
+            var.assign(np.asarray(weights[name], dtype=np.float32))
+
+
+def named_variables(model: keras.Model) -> dict[str, Any]:
+    """Trainable variables keyed "<layer type>/<name>", stable across models (no "lstm_3")
+    and across Keras backends (TensorFlow, JAX and PyTorch all name them "kernel", ...)."""
+    return {
+        f"{type(layer).__name__.lower()}/{var.name}": var
+        for layer in model.layers
+        for var in layer.trainable_weights
+    }
+
+
+def build_model(
+    scenario: ResolvedScenario,
+    data: AlphabetData,
+    init_seed: int,
+    lstm_options: dict[str, Any] | None = None,
+    compile_options: dict[str, Any] | None = None,
+) -> keras.Model:
+    """The tutorial's LSTM -> Dense(softmax) model, seeded, compiled and initialised.
+
+    `lstm_options`/`compile_options` carry what a Keras backend must add (a workaround, or
+    the fast execution's `jit_compile`/`steps_per_execution`); the TensorFlow backend's
+    idiomatic model passes none, so it is the plain tutorial model.
+    """
+    from backends.initializers import initial_weights
+
+    keras = import_keras()
+    spec, options = scenario.spec, scenario.options
+    keras.utils.set_random_seed(init_seed)
+    shape = (spec.timesteps, spec.features)
+    lstm_kwargs = dict(lstm_options or {})
+    if options.gate_activation != "sigmoid":  # default models keep Keras's own default argument
+        lstm_kwargs["recurrent_activation"] = gate_activation(options.gate_activation)
+    model = keras.Sequential(
+        [
+            keras.Input(batch_shape=(1, *shape)) if spec.stateful else keras.Input(shape),
+            keras.layers.LSTM(spec.units, stateful=spec.stateful, **lstm_kwargs),
+            keras.layers.Dense(data.n_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        loss="categorical_crossentropy",
+        optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate,
+                                        epsilon=options.adam_epsilon("keras")),
+        metrics=["accuracy"],
+        **(compile_options or {}),
+    )
+    override = initial_weights(options.init, "keras", spec.features, spec.units, data.n_classes, init_seed)
+    if override is not None:  # the init ablation: another framework's defaults
+        for name, var in named_variables(model).items():
+            var.assign(override[name])
+    return model
+
+
+def checked_orders(plan: SeedPlan, scenario: ResolvedScenario, data: AlphabetData) -> np.ndarray:
+    """The plan's (epochs, n_samples) orders, refusing any other shape."""
+    orders = np.asarray(plan.orders, dtype=np.int64)
+    if orders.shape != (scenario.epochs, data.n_samples):
+        raise ValueError(
+            f"plan {plan.seed}: orders shape {orders.shape} != {(scenario.epochs, data.n_samples)}"
+        )
+    return orders
