@@ -54,16 +54,20 @@ FAST_NOTE = {"torch": "eager fit: Keras on torch refuses steps_per_execution > 1
              "(torch.compile) recompiled per seed (8-22 s) and ran slower than eager"}
 
 
+# JAX on CPU has no thread-count setting: XLA:CPU sizes its pool to the schedulable cores, XLA_FLAGS
+# has no pool-size flag ("intra_op_parallelism_threads=N" is a TF-era recipe that XLA 0.10 reads
+# as a flag-file name and aborts on), and --xla_cpu_multi_thread_eigen=false left a 3000² matmul
+# on 2 cores here. The model's 32-unit matmuls are too small to be split anyway.
+JAX_THREADS_NOTE = "not settable: XLA:CPU sizes its thread pool to the schedulable cores"
+
+
 def _framework_env(keras_backend: str, config: RuntimeConfig) -> dict[str, str]:
-    """Environment the framework reads at import: its threads and device (set before import)."""
+    """Environment the framework reads at import (its device; JAX's GPU determinism flag)."""
     if keras_backend == "jax":
-        flags = [f"intra_op_parallelism_threads={config.threads}"]
-        if config.threads == 1:
-            flags.insert(0, "--xla_cpu_multi_thread_eigen=false")
+        env = {"JAX_PLATFORMS": "cuda" if config.device == "cuda" else "cpu"}
         if config.device == "cuda" and config.deterministic:
-            flags.append("--xla_gpu_deterministic_ops=true")
-        xla = " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
-        return {"XLA_FLAGS": xla, "JAX_PLATFORMS": "cuda" if config.device == "cuda" else "cpu"}
+            env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_gpu_deterministic_ops=true".strip()
+        return env
     return {"KERAS_TORCH_DEVICE": config.device}
 
 
@@ -135,7 +139,8 @@ class KerasPortableBackend(Backend):
             if config.device == "cuda" and platform != "gpu":
                 raise RuntimeError(f"--device cuda: JAX sees no GPU (default backend {platform!r}); "
                                    "use --device cpu")
-            return {"jax_platform": platform, "jax_devices": len(jax.devices())}
+            return {"jax_platform": platform, "jax_devices": len(jax.devices()),
+                    "jax_threads": JAX_THREADS_NOTE}
         import torch
 
         if config.device == "cuda" and not torch.cuda.is_available():
