@@ -14,7 +14,14 @@ import pytest
 
 from backends import RuntimeConfig, SeedPlan, load_backend
 from backends.weights import KERAS_NAMES, TORCH_NAMES, keras_to_torch, torch_to_keras
-from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario, scenario_ids
+from scenarios import (
+    GATE_ACTIVATIONS,
+    ResolvedScenario,
+    ScenarioOptions,
+    build_data,
+    get_scenario,
+    scenario_ids,
+)
 
 pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
@@ -38,8 +45,8 @@ def torch_backend():
     return b
 
 
-def _resolve(scenario_id: str, epochs: int = 1) -> tuple[ResolvedScenario, object]:
-    scenario = ResolvedScenario(get_scenario(scenario_id), ScenarioOptions(epochs=epochs))
+def _resolve(scenario_id: str, epochs: int = 1, **options) -> tuple[ResolvedScenario, object]:
+    scenario = ResolvedScenario(get_scenario(scenario_id), ScenarioOptions(epochs=epochs, **options))
     return scenario, build_data(scenario)
 
 
@@ -113,9 +120,12 @@ def test_trained_keras_weights_round_trip_exactly(keras_backend):
         assert np.array_equal(back[name], kw[name]), name
 
 
+@pytest.mark.parametrize("gate", GATE_ACTIVATIONS)
 @pytest.mark.parametrize("scenario_id", scenario_ids())
-def test_keras_weights_predict_the_same_in_torch(keras_backend, scenario_id):
-    scenario, data = _resolve(scenario_id)
+def test_keras_weights_predict_the_same_in_torch(keras_backend, scenario_id, gate):
+    """Also with Keras 2's hard-sigmoid gates: Keras's stock LSTM with a custom recurrent
+    activation and PyTorch's custom cell compute the same function."""
+    scenario, data = _resolve(scenario_id, gate_activation=gate)
     keras_pred = _train_one(keras_backend, scenario, data).predictor  # 1 epoch: not the init
     torch_pred = _torch_predictor(scenario)
     torch_pred.set_weights(keras_to_torch(keras_pred.weights()))
@@ -191,12 +201,14 @@ def _train_both_from(monkeypatch, keras_backend, torch_backend, scenario, data, 
     return init, keras_w, torch_w
 
 
-@pytest.mark.parametrize(("scenario_id", "epochs"), [("batch_state", 5), ("one_char", 1)])
+@pytest.mark.parametrize(("scenario_id", "epochs", "gate"), [
+    ("batch_state", 5, "sigmoid"), ("one_char", 1, "sigmoid"), ("one_char", 1, "hard_sigmoid_2017"),
+])
 def test_training_agrees_once_torch_has_one_lstm_bias(
-    monkeypatch, keras_backend, torch_backend, scenario_id, epochs
+    monkeypatch, keras_backend, torch_backend, scenario_id, epochs, gate
 ):
     """5 full-batch (batch_state) or 25 batch-1 (one_char) updates from the same weights."""
-    scenario, data = _resolve(scenario_id, epochs)
+    scenario, data = _resolve(scenario_id, epochs, gate_activation=gate)
     init, keras_w, torch_w = _train_both_from(
         monkeypatch, keras_backend, torch_backend, scenario, data, freeze_bias_hh=True
     )
