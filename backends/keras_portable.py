@@ -9,12 +9,14 @@ backends. Here both executions are plain `model.fit` on numpy arrays, with the m
   PyTorch; `steps_per_execution=1`), as a user writes it.
 - fast: the same `fit`, compiled with `jit_compile=True` and `steps_per_execution` = updates per
   epoch (one dispatch per epoch, no per-step callbacks between updates).
-  On PyTorch neither helps: Keras refuses `steps_per_execution > 1` there, and `jit_compile=True`
-  (`torch.compile` of Keras's train step) was pathological here (torch 2.13, Keras 3.15.1,
-  one_char, 20 epochs): 8-22 s of compilation per seed, recompiled for every new model (dynamo
-  guards on layer ids and names, and on `grad is None` after the first step), and 13-43 ms per
-  update after it against ~4 ms eager. So keras-torch's fast execution is the eager `fit`
-  (FAST_COMPILE), recorded as `jit_compile: False` with `fast_note` saying why.
+  On PyTorch neither works as such: Keras refuses `steps_per_execution > 1` there, and
+  `jit_compile=True` (`torch.compile` of Keras's train step; torch 2.13, Keras 3.15.1) is
+  pathological for this harness: 8-22 s of compilation per seed, because every new model
+  recompiles (dynamo guards on layer ids and names, and again on `grad is None` after the first
+  step; a later `fit` call can recompile too), then ~1.1-2 ms per update against ~3-4.5 ms eager.
+  With ~2 recompiles per model, dynamo's recompile_limit (8) is hit after a few seeds and the
+  rest of a job's seeds silently run eager: one job would mix both modes. So keras-torch's fast
+  execution is the eager `fit` (FAST_COMPILE), recorded as `jit_compile: False` with `fast_note`.
 
 Sample order: all epochs go to one `fit` as the concatenation of the plan's per-epoch orders
 with `steps_per_epoch` = n / batch and `shuffle=False`; Keras keeps one data iterator across
@@ -51,7 +53,8 @@ DEVICES = ("cpu", "cuda")
 # Per Keras backend, how "fast" compiles: (jit_compile, steps_per_execution = one epoch's updates).
 FAST_COMPILE: dict[str, tuple[bool, bool]] = {"jax": (True, True), "torch": (False, False)}
 FAST_NOTE = {"torch": "eager fit: Keras on torch refuses steps_per_execution > 1, and jit_compile=True "
-             "(torch.compile) recompiled per seed (8-22 s) and ran slower than eager"}
+             "(torch.compile) recompiles per seed (8-22 s) until dynamo's recompile limit turns later "
+             "seeds eager"}
 
 
 # JAX on CPU has no thread-count setting: XLA:CPU sizes its pool to the schedulable cores, XLA_FLAGS
