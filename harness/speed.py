@@ -83,6 +83,8 @@ def speed_table(frame: pd.DataFrame) -> str:
                              ("µs after epoch 1", "after the first epoch, as in a long run")):
             wide = frame.pivot_table(index=["scenario", "backend"], columns="execution", values=column,
                                      sort=False)
+            if not {"idiomatic", "fast"} <= set(wide.columns):  # every run of one mode failed
+                continue
             wide["fast speed-up ×"] = wide["idiomatic"] / wide["fast"]
             parts.append(f"Speed-up of `fast` over `idiomatic`, {what} (same seeds, epochs, machine):\n\n"
                          + md(wide.reset_index(), ".3g"))

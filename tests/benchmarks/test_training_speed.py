@@ -10,10 +10,11 @@ its rounds include that compilation). Outside `--benchmark-only` each benchmark 
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
-from backends import EXECUTIONS, RuntimeConfig, backend_names, is_installed, load_backend
+from backends import EXECUTIONS, RuntimeConfig, backend_names, get_entry, is_installed, load_backend
 from harness.evaluate import evaluate
 from harness.plan import updates_per_epoch
 from harness.seeds import make_plan, probe_rng
@@ -46,13 +47,22 @@ def backends_ready():
     return get
 
 
+def in_process_backends() -> list[str]:
+    """Backends this process can load: Keras picks its framework once per process, from
+    $KERAS_BACKEND (TensorFlow when unset), so `keras-jax` is benchmarked by running
+    `KERAS_BACKEND=jax pytest tests/benchmarks --benchmark-only` (and `keras-torch` alike)."""
+    current = os.environ.get("KERAS_BACKEND", "tensorflow")
+    return [name for name in backend_names()
+            if dict(get_entry(name).env).get("KERAS_BACKEND", current) == current]
+
+
 def _backend_param(name: str):
     marks = [] if is_installed(name) else [pytest.mark.skip(reason=f"backend {name!r} is not installed")]
     return pytest.param(name, marks=marks, id=name)
 
 
 @pytest.mark.parametrize("execution", EXECUTIONS)
-@pytest.mark.parametrize("backend_name", [_backend_param(n) for n in backend_names()])
+@pytest.mark.parametrize("backend_name", [_backend_param(n) for n in in_process_backends()])
 @pytest.mark.parametrize("scenario_id", scenario_ids())
 def test_training_speed(benchmark, backends_ready, request, scenario_id, backend_name, execution):
     benchmarking = is_benchmarking(request.config)
