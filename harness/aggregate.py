@@ -178,4 +178,6 @@ def _probe_values(name: str, result: dict[str, Any]) -> dict[str, Any]:
         return {"value": 100.0 * result["share_correct"], "example": result["generated"]}
     if name == "reset_each_sample":
         return {"value": 100.0 * result["accuracy"], "example": result["predicted"]}
+    if name == "state_carried":
+        return {"value": 100.0 * result["carried"], "example": f"max change {result['max_change']:.2g}"}
     return {"value": 100.0 * result["share_correct"], "example": ""}

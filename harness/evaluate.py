@@ -73,11 +73,22 @@ def probe_reset_each_sample(
     }
 
 
+def probe_state_carried(data: AlphabetData, predictor: Predictor, rng: np.random.Generator) -> dict:
+    """Does the framework carry the state at all? From a reset, the same input fed twice must give
+    two different outputs when it does (Keras 3.15 on JAX was seen to drop it in predict and fit)."""
+    predictor.reset_state()
+    first, second = predictor.step(data.x[:1]), predictor.step(data.x[:1])
+    predictor.reset_state()
+    return {"carried": not np.allclose(first, second, rtol=0, atol=1e-7),
+            "max_change": float(np.max(np.abs(first - second)))}
+
+
 PROBES: dict[str, Callable[[AlphabetData, Predictor, np.random.Generator], dict]] = {
     "generate_from_A": probe_generate_from_a,
     "cold_start_K": probe_cold_start_k,
     "random_patterns": probe_random_patterns,
     "reset_each_sample": probe_reset_each_sample,
+    "state_carried": probe_state_carried,
 }
 
 

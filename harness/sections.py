@@ -20,6 +20,8 @@ PROBE_MEANING = {
     "random_patterns": "20 random training patterns predicted one at a time: % right",
     "reset_each_sample": "stateful model scored with a reset before every sample: % right "
     "(compare with the carried-state accuracy)",
+    "state_carried": "from a reset, the same input fed twice: % of seeds whose two outputs differ, i.e. "
+    "whose framework carries the LSTM state between calls at all",
 }
 
 

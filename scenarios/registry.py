@@ -44,7 +44,7 @@ _SCENARIOS: tuple[ScenarioSpec, ...] = (
         data="window", timesteps=1, features=1, window=1,
         units=50, batch_size=1, epochs=300, shuffle=False, stateful=True,
         tutorial_accuracy=100.00,
-        probes=("generate_from_A", "cold_start_K", "reset_each_sample"),
+        probes=("generate_from_A", "cold_start_K", "reset_each_sample", "state_carried"),
     ),
     ScenarioSpec(
         id="variable_length",

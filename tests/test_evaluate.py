@@ -55,3 +55,11 @@ def test_one_based_probes_decode_letters():
     result = evaluate(spec, data, NextLetter(n_classes=27, offset=1), np.random.default_rng(0))
     assert result.accuracy == 1.0
     assert result.probes["generate_from_A"]["share_correct"] == 1.0
+
+
+def test_state_carried_probe_tells_a_carrying_model_from_one_that_drops_its_state():
+    spec, data = setup("stateful")
+    carrying = evaluate(spec, data, NextLetter(replay=True), np.random.default_rng(0))
+    assert carrying.probes["state_carried"]["carried"] is True  # B then C for the same input
+    forgetting = evaluate(spec, data, NextLetter(), np.random.default_rng(0))  # reads only the input
+    assert forgetting.probes["state_carried"] == {"carried": False, "max_change": 0.0}
