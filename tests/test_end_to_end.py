@@ -52,7 +52,9 @@ def test_every_scenario_gives_a_complete_record(small_run):
         assert r["command"].startswith("python -m harness run --all")
     by_id = {r["scenario"]: r for r in records}
     assert len(by_id["variable_length"]["patterns"]) == 1000
-    assert set(by_id["stateful"]["probes"]) == {"generate_from_A", "cold_start_K", "reset_each_sample"}
+    assert set(by_id["stateful"]["probes"]) == {"generate_from_A", "cold_start_K", "reset_each_sample",
+                                                "state_carried"}
+    assert by_id["stateful"]["probes"]["state_carried"]["carried"] is True  # the framework keeps state
     assert set(by_id["batch_state"]["probes"]) == {"random_patterns"}
 
 
