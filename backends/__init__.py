@@ -14,7 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from backends.base import Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
+from backends.base import DEVICES, Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,7 @@ def load_backend(name: str) -> Backend:
 
 
 __all__ = [
+    "DEVICES",
     "EXECUTIONS",
     "PLUGINS_ENV",
     "Backend",

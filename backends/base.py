@@ -19,6 +19,9 @@ from scenarios import AlphabetData, ResolvedScenario
 ProgressFn = Callable[[int], None]  # called with the number of updates just done
 
 
+DEVICES: tuple[str, ...] = ("cpu", "cuda")
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
     """Process-wide knobs, applied once per worker before training."""
@@ -27,6 +30,16 @@ class RuntimeConfig:
     deterministic: bool = True
     execution: str = "idiomatic"
     device: str = "cpu"  # "cpu" or "cuda": where model and data live; timing syncs it
+
+
+def check_config(backend: str, config: RuntimeConfig, executions: tuple[str, ...]) -> None:
+    """Refuse an execution or device the backend does not implement, naming the valid ones,
+    so nothing runs silently mislabelled."""
+    for what, value, choices in (("execution", config.execution, executions),
+                                 ("device", config.device, DEVICES)):
+        if value not in choices:
+            raise ValueError(f"{backend} backend: unsupported {what} {value!r}; "
+                             f"valid choices: {', '.join(choices)}")
 
 
 @dataclass(frozen=True)

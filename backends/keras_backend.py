@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backends import keras_fast
-from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining
+from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
 from backends.keras_model import KerasPredictor, build_model, checked_orders, epoch_logger, named_variables
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 # Execution modes this backend implements; anything else must not be silently mislabelled.
 EXECUTIONS = ("idiomatic", "fast")
-DEVICES = ("cpu", "cuda")
 _named_variables = named_variables  # its historical name here
 
 
@@ -87,14 +86,7 @@ class KerasBackend(Backend):
         Thread counts cannot change once TensorFlow has run an op (setting the same
         value again is fine), so a second call with other threads raises RuntimeError.
         """
-        if config.execution not in EXECUTIONS:
-            raise ValueError(
-                f"keras backend: unsupported execution {config.execution!r}; "
-                f"valid choices: {', '.join(EXECUTIONS)}"
-            )
-        if config.device not in DEVICES:
-            raise ValueError(f"keras backend: unsupported device {config.device!r}; "
-                             f"valid choices: {', '.join(DEVICES)}")
+        check_config("keras", config, EXECUTIONS)
         tf, keras = _import()
         if config.device == "cuda" and not tf.config.list_physical_devices("GPU"):
             raise RuntimeError(

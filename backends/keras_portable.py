@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining
+from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
 from backends.keras_model import KerasPredictor, build_model, checked_orders, epoch_logger, import_keras
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 EXECUTIONS = ("idiomatic", "fast")
 KERAS_BACKENDS = ("jax", "torch")
-DEVICES = ("cpu", "cuda")
 # Per Keras backend, how "fast" compiles: (jit_compile, steps_per_execution = one epoch's updates).
 FAST_COMPILE: dict[str, tuple[bool, bool]] = {"jax": (True, True), "torch": (False, False)}
 FAST_NOTE = {"torch": "eager fit: Keras on torch refuses steps_per_execution > 1, and jit_compile=True "
@@ -98,17 +97,12 @@ class KerasPortableBackend(Backend):
 
     def setup(self, config: RuntimeConfig) -> dict:
         """Threads, device and determinism; the environment part only works before the import."""
-        if config.execution not in EXECUTIONS:
-            raise ValueError(f"{self.name} backend: unsupported execution {config.execution!r}; "
-                             f"valid choices: {', '.join(EXECUTIONS)}")
+        check_config(self.name, config, EXECUTIONS)
         if self.keras_backend not in KERAS_BACKENDS:
             raise RuntimeError(
                 f"keras-jax/keras-torch need KERAS_BACKEND=jax or torch (got {self.keras_backend!r}) "
                 "before Keras is imported: call backends.apply_env(name) before load_backend(name) in "
                 "a process that has not imported Keras (as the harness worker does)")
-        if config.device not in DEVICES:
-            raise ValueError(f"{self.name} backend: unsupported device {config.device!r}; "
-                             f"valid choices: {', '.join(DEVICES)}")
         framework = self.keras_backend
         before_import = framework not in sys.modules and "keras" not in sys.modules
         env = _framework_env(framework, config)

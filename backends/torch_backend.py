@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining
+from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
 from scenarios import AlphabetData, ResolvedScenario
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 # Execution modes this backend implements; anything else must not be silently mislabelled.
 # "fast" trains all seeds of a call as one stacked, compiled program (backends/torch_fast.py).
 EXECUTIONS = ("idiomatic", "fast")
-DEVICES = ("cpu", "cuda")
 
 
 def gpu_count() -> int:
@@ -110,14 +109,7 @@ class TorchBackend(Backend):
         """
         import torch
 
-        if config.execution not in EXECUTIONS:
-            raise ValueError(
-                f"torch backend: unsupported execution {config.execution!r}; "
-                f"valid choices: {', '.join(EXECUTIONS)}"
-            )
-        if config.device not in DEVICES:
-            raise ValueError(f"torch backend: unsupported device {config.device!r}; "
-                             f"valid choices: {', '.join(DEVICES)}")
+        check_config("torch", config, EXECUTIONS)
         if config.device == "cuda" and not torch.cuda.is_available():
             build = f"built for CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
             raise RuntimeError(f"--device cuda: PyTorch sees no GPU (torch {torch.__version__}, {build}; "

@@ -10,11 +10,10 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from backends import EXECUTIONS, backend_names
+from backends import DEVICES, EXECUTIONS, backend_names
 from scenarios import ENCODINGS, GATE_ACTIVATIONS, INITS, SCENARIOS
 
 DEFAULT_SEEDS = 10
-DEVICES = ("cpu", "cuda")
 EXECUTORS = ("local", "ray")
 
 
