@@ -25,7 +25,15 @@ import numpy as np
 
 from backends import keras_fast
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
-from backends.keras_model import KerasPredictor, build_model, checked_orders, epoch_logger, named_variables
+from backends.keras_model import (
+    KerasPredictor,
+    build_model,
+    checked_orders,
+    epoch_logger,
+    fit_stateful,
+    named_variables,
+    trained_seed,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -144,16 +152,7 @@ class KerasBackend(Backend):
                     log, seconds = self._fit_stateful(model, x, y, orders, progress)
                 else:
                     log, seconds = self._fit_stateless(model, x, y, orders, scenario, progress)
-            yield SeedTraining(
-                seed=plan.seed,
-                predictor=KerasPredictor(model, scenario.spec.stateful),
-                epoch_loss=log.loss,
-                epoch_accuracy=log.accuracy,
-                train_seconds=seconds,
-                first_epoch_seconds=log.stamps[0] - log.start if log.stamps else 0.0,
-                updates=int(model.optimizer.iterations),
-                extra={},
-            )
+            yield trained_seed(plan, model, scenario.spec.stateful, log, seconds)
 
     def _train_fast(
         self,
@@ -231,17 +230,10 @@ class KerasBackend(Backend):
         orders: np.ndarray,
         progress: ProgressFn,
     ) -> tuple[Any, float]:
-        """The tutorial's loop: one unshuffled `fit` epoch, then zero the LSTM state.
-
-        The harness gives the identity order here; indexing by it keeps the plan binding.
-        """
+        """`keras_model.fit_stateful`, logged and timed."""
         log = epoch_logger(progress, x.shape[0])
-        lstm = model.layers[0]  # Sequential.layers excludes the Input
         log.start = time.perf_counter()
-        for order in orders:
-            xe, ye = x[order], y[order]
-            model.fit(xe, ye, epochs=1, batch_size=1, shuffle=False, verbose=0, callbacks=[log])
-            lstm.reset_state()
+        fit_stateful(model, x, y, orders, log)
         return log, time.perf_counter() - log.start
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backends.base import ProgressFn, SeedPlan
+from backends.base import ProgressFn, SeedPlan, SeedTraining
 
 if TYPE_CHECKING:
     import keras
@@ -191,3 +191,29 @@ def checked_orders(plan: SeedPlan, scenario: ResolvedScenario, data: AlphabetDat
             f"plan {plan.seed}: orders shape {orders.shape} != {(scenario.epochs, data.n_samples)}"
         )
     return orders
+
+
+def fit_stateful(model: keras.Model, x: np.ndarray, y: np.ndarray, orders: np.ndarray, log: Any) -> None:
+    """The tutorial's loop: one unshuffled `fit` epoch at batch 1, then zero the LSTM state.
+
+    The harness gives the identity order here; indexing by it keeps the plan binding.
+    """
+    lstm = model.layers[0]  # Sequential.layers excludes the Input
+    for order in orders:
+        model.fit(x[order], y[order], epochs=1, batch_size=1, shuffle=False, verbose=0, callbacks=[log])
+        lstm.reset_state()
+
+
+def trained_seed(plan: SeedPlan, model: keras.Model, stateful: bool, log: Any,
+                 seconds: float) -> SeedTraining:
+    """What every Keras `fit` path hands back for one seed, from its model and epoch log."""
+    return SeedTraining(
+        seed=plan.seed,
+        predictor=KerasPredictor(model, stateful),
+        epoch_loss=log.loss,
+        epoch_accuracy=log.accuracy,
+        train_seconds=seconds,
+        first_epoch_seconds=log.stamps[0] - log.start if log.stamps else 0.0,
+        updates=int(np.asarray(model.optimizer.iterations)),
+        extra={},
+    )

@@ -37,10 +37,15 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
-from backends.keras_model import KerasPredictor, build_model, checked_orders, epoch_logger, import_keras
+from backends.keras_model import (
+    build_model,
+    checked_orders,
+    epoch_logger,
+    fit_stateful,
+    import_keras,
+    trained_seed,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -173,13 +178,14 @@ class KerasPortableBackend(Backend):
         x, y = data.x, data.one_hot()
         n, stateful = data.n_samples, scenario.spec.stateful
         batch = scenario.spec.batch_size or n
+        steps = -(-n // batch)  # updates per epoch, a last partial batch included
         for plan in plans:
             orders = checked_orders(plan, scenario, data)
-            model = self._build(scenario, data, plan.init_seed, updates_per_epoch=-(-n // batch))
-            log = epoch_logger(progress, -(-n // batch))
+            model = self._build(scenario, data, plan.init_seed, updates_per_epoch=steps)
+            log = epoch_logger(progress, steps)
             log.start = time.perf_counter()
             if stateful:
-                self._fit_stateful(model, x, y, orders, log)
+                fit_stateful(model, x, y, orders, log)
             elif n % batch == 0:
                 model.fit(x[orders].reshape(-1, *x.shape[1:]), y[orders].reshape(-1, y.shape[-1]),
                           batch_size=batch, epochs=len(orders), steps_per_epoch=n // batch,
@@ -188,17 +194,7 @@ class KerasPortableBackend(Backend):
                 for order in orders:
                     model.fit(x[order], y[order], batch_size=batch, epochs=1, shuffle=False,
                               verbose=0, callbacks=[log])
-            seconds = time.perf_counter() - log.start
-            yield SeedTraining(
-                seed=plan.seed,
-                predictor=KerasPredictor(model, stateful),
-                epoch_loss=log.loss,
-                epoch_accuracy=log.accuracy,
-                train_seconds=seconds,
-                first_epoch_seconds=log.stamps[0] - log.start if log.stamps else 0.0,
-                updates=int(np.asarray(model.optimizer.iterations)),
-                extra={},
-            )
+            yield trained_seed(plan, model, stateful, log, time.perf_counter() - log.start)
 
     def _build(self, scenario: ResolvedScenario, data: AlphabetData, init_seed: int,
                updates_per_epoch: int) -> keras.Model:
@@ -212,15 +208,6 @@ class KerasPortableBackend(Backend):
         if self.keras_backend == "torch" and scenario.spec.stateful:
             lstm_options["use_cudnn"] = False  # keras-team/keras#20875
         return build_model(scenario, data, init_seed, lstm_options, compile_options)
-
-    @staticmethod
-    def _fit_stateful(model: keras.Model, x: np.ndarray, y: np.ndarray, orders: np.ndarray,
-                      log: Any) -> None:
-        """The tutorial's loop: one unshuffled `fit` epoch at batch 1, then zero the LSTM state."""
-        lstm = model.layers[0]  # Sequential.layers excludes the Input
-        for order in orders:
-            model.fit(x[order], y[order], epochs=1, batch_size=1, shuffle=False, verbose=0, callbacks=[log])
-            lstm.reset_state()
 
 
 BACKEND_CLASS = KerasPortableBackend
