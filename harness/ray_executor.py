@@ -48,9 +48,9 @@ def connect(address: str | None = None, num_cpus: int | None = None, need_gpu: b
     """
     ray = _import_ray()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home from a closed network
-    if address:
-        _check_reachable(address)
-    if not ray.is_initialized():
+    if not ray.is_initialized():  # the CLI connects first; execute_ray then finds it joined
+        if address:
+            _check_reachable(address)
         env = {PLUGINS_ENV: os.environ[PLUGINS_ENV]} if PLUGINS_ENV in os.environ else {}
         options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
                                        logging_level=logging.ERROR, runtime_env={"env_vars": env})
