@@ -215,6 +215,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(text: str) -> str:
+    """Control characters escaped (argparse quotes the user's own tokens, newlines included),
+    so an error is always exactly one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -228,11 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "speed":
             return cmd_speed(args)
         return cmd_report(args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except SchemaTooNewError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (UsageError, SchemaTooNewError) as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; records written so far are kept", file=sys.stderr)

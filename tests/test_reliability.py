@@ -194,3 +194,12 @@ def test_speed_command_reports_a_run_whose_seeds_all_failed(tmp_path):
     rows = [line for line in result.stdout.splitlines() if line.startswith("| one_char")]
     assert len(rows) == 2 and all(line.rstrip(" |").endswith("1") for line in rows)  # failed = 1
     assert "fast speed-up ×" not in result.stdout
+
+
+def test_an_argument_holding_a_newline_still_gives_a_one_line_error(tmp_path, monkeypatch, capsys):
+    """Found by the fuzz test above: argparse quotes the bad token, newline and all."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "\n"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: unrecognized arguments: \\n\n"
+    assert not any(tmp_path.iterdir())
