@@ -20,13 +20,15 @@ from backends import (
 )
 from harness.cli_parser import DEFAULT_SEEDS, UsageError, build_parser
 from harness.machine import cpu_count
-from harness.plan import RunRequest, updates_per_seed
 from harness.records import SchemaTooNewError, new_run_id
+from harness.runs.plan import QUICK_SEEDS, RunRequest
 from scenarios import SCENARIOS, ResolvedScenario, ScenarioOptions
 
 
-def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest:
-    backends = tuple(dict.fromkeys(args.backend or default_backends()))
+def _backends(names: list[str] | None, executions: tuple[str, ...]) -> tuple[str, ...]:
+    """The backends asked for (default: every installed one), each installed and able to run
+    every execution in `executions`."""
+    backends = tuple(dict.fromkeys(names or default_backends()))
     if not backends:
         raise UsageError("no backend is installed; install one: pip install -e '.[torch]' or '.[keras]'")
     for name in backends:
@@ -35,19 +37,22 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
                 f"backend {name!r} is not installed; install it: pip install -e '.[{get_entry(name).extra}]'"
                 f" (installed: {', '.join(installed_backends()) or 'none'})"
             )
+        for execution in executions:
+            if execution not in supported_executions(name):
+                raise UsageError(f"backend {name!r} does not implement {execution!r} execution; "
+                                 f"valid choices: {', '.join(supported_executions(name))}")
+    return backends
+
+
+def _run_request(args: argparse.Namespace, command: str, started: str) -> RunRequest:
+    backends = _backends(args.backend, (args.execution,))
     if args.seed:
         seeds = tuple(dict.fromkeys(args.seed))
     else:
-        seeds = tuple(range(args.seeds or (2 if args.quick else DEFAULT_SEEDS)))
-    execution = getattr(args, "execution", "idiomatic")
-    for name in backends:
-        if execution not in supported_executions(name):
-            raise UsageError(f"backend {name!r} does not implement {execution!r} execution; "
-                             f"valid choices: {', '.join(supported_executions(name))}")
-    device, executor = getattr(args, "device", "cpu"), getattr(args, "executor", "local")
-    if getattr(args, "ray_address", None) and executor != "ray":
+        seeds = tuple(range(args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)))
+    if args.ray_address and args.executor != "ray":
         raise UsageError("--ray-address needs --executor ray")
-    if device == "cuda" and executor == "local":
+    if args.device == "cuda" and args.executor == "local":
         blind = [name for name in backends if gpu_count(name) < 1]
         if blind:
             raise UsageError(f"--device cuda: no GPU visible to {', '.join(blind)} on this machine; "
@@ -58,18 +63,16 @@ def _request(args: argparse.Namespace, command: str, started: str) -> RunRequest
         backends=backends,
         seeds=seeds,
         options=ScenarioOptions(encoding=args.encoding, data_seed=args.data_seed, epochs=args.epochs,
-                                init=getattr(args, "init", "native"),
-                                adam_eps=getattr(args, "adam_eps", None),
-                                gate_activation=getattr(args, "gate_activation", "sigmoid")),
+                                init=args.init, adam_eps=args.adam_eps, gate_activation=args.gate_activation),
         quick=args.quick,
         workers=args.workers or cores,
         cores=cores,
         command=command,
         run_started=started,
-        execution=execution,
-        device=device,
-        executor=executor,
-        ray_address=getattr(args, "ray_address", None),
+        execution=args.execution,
+        device=args.device,
+        executor=args.executor,
+        ray_address=args.ray_address,
     )
 
 
@@ -89,7 +92,7 @@ def cmd_list() -> int:
     for column in ("id", "title", "tutorial accuracy %", "epochs", "updates per seed"):
         scenarios.add_column(column)
     for spec in SCENARIOS.values():
-        updates = updates_per_seed(ResolvedScenario(spec))
+        updates = ResolvedScenario(spec).updates_per_seed
         scenarios.add_row(spec.id, spec.title, f"{spec.tutorial_accuracy:.2f}", str(spec.epochs),
                           f"{updates:,}")
     backends = Table(title="Backends")
@@ -110,12 +113,12 @@ def cmd_list() -> int:
 
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from harness.lock import FolderBusyError
-    from harness.runner import run_resumable
+    from harness.runs.display import TerminalDisplay
+    from harness.runs.driver import run_request
     from harness.store import results_path
 
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    command = "python -m harness " + shlex.join(argv)
-    request = _request(args, command, started)
+    request = _run_request(args, "python -m harness " + shlex.join(argv), started)
     run_id = new_run_id()
     out = _out_dir(args, run_id)
     try:
@@ -125,14 +128,14 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             _connect_ray(request)
         if args.fresh and results_path(out).is_file():
             out = out.with_name(f"{out.name}-{run_id}")
-        return run_resumable(request, out, run_id, timeout=args.timeout)
-    except (FolderBusyError, SchemaTooNewError) as exc:
+        return run_request(request, out, run_id, args.timeout, TerminalDisplay()).exit_code
+    except FolderBusyError as exc:
         raise UsageError(str(exc)) from None
 
 
 def _connect_ray(request: RunRequest) -> None:
     """Reach (or start) the Ray cluster before anything is written."""
-    from harness.ray_executor import RayUnavailableError, connect
+    from harness.runs.ray_cluster import RayUnavailableError, connect
 
     try:
         connect(request.ray_address, None if request.ray_address else request.cores,
@@ -142,7 +145,7 @@ def _connect_ray(request: RunRequest) -> None:
 
 
 def _verify(request: RunRequest, out: Path) -> int:
-    from harness.verify import verify
+    from harness.runs.verify import verify
 
     _results_dir(out)
     code = verify(request, out)
@@ -163,19 +166,19 @@ def _results_dir(folder: Path) -> Path:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from harness.speed import measure, speed_table
+    from harness.runs.speed import measure, speed_table
 
     if args.out is not None and args.out.is_dir():
         raise UsageError(f"--out {args.out} is a folder; pass a file path such as speed.md")
-    args.seed, args.quick, args.workers = None, False, 1
-    args.encoding, args.data_seed = "zero_based", 7
-    args.scenario = args.scenario or ["one_char", "variable_length"]
-    request = _request(args, "python -m harness speed", "")
     executions = ("idiomatic", "fast")
-    for name in request.backends:
-        missing = [e for e in executions if e not in supported_executions(name)]
-        if missing:
-            raise UsageError(f"backend {name!r} does not implement {', '.join(missing)} execution")
+    request = RunRequest(
+        scenarios=tuple(dict.fromkeys(args.scenario or ["one_char", "variable_length"])),
+        backends=_backends(args.backend, executions),
+        seeds=tuple(range(args.seeds)),
+        options=ScenarioOptions(epochs=args.epochs),
+        cores=cpu_count(),
+        command="python -m harness speed",
+    )
     text = speed_table(measure(request, executions, args.epochs))
     if args.out is not None:
         args.out.write_text(text + "\n", encoding="utf-8")
@@ -184,7 +187,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.compare import render_comparison
+    from harness.reporting.compare import render_comparison
 
     text = render_comparison(_results_dir(args.dir_a), _results_dir(args.dir_b))
     if args.out is not None:
@@ -196,8 +199,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.bench_json import BenchmarkJsonError, load_benchmarks
-    from harness.report import write_report
+    from harness.reporting.bench_json import BenchmarkJsonError, load_benchmarks
+    from harness.reporting.report import write_report
 
     if args.benchmark_json is None:
         _results_dir(args.dir)

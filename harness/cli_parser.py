@@ -7,6 +7,7 @@ before anything is imported or written.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,24 +27,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive integer (≥ 1)")
-    return value
+def _integer(low: int, high: int | None, meaning: str) -> Callable[[str], int]:
+    """An argparse type for integers from low (to high, if given), whose error says which are valid."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} must be {meaning}")
+        return value
+
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0 or value >= 2**31:
-        raise argparse.ArgumentTypeError(f"{value} must be an integer in 0..2147483647")
-    return value
+_positive = _integer(1, None, "a positive integer (≥ 1)")
+_non_negative = _integer(0, 2**31 - 1, "an integer in 0..2147483647")
 
 
 def _epsilon(text: str) -> float:
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Adam epsilon for every backend (default: each framework's own, Keras 1e-7, "
                      "PyTorch 1e-8); shown as e.g. torch[adam_eps=1e-07]")
     run.add_argument("--gate-activation", choices=GATE_ACTIVATIONS, default="sigmoid",
-                     help="LSTM gate activation: sigmoid (today's default) or hard_sigmoid_2017 "
+                     help="LSTM gate activation: sigmoid (the default) or hard_sigmoid_2017 "
                      "(Keras 2's clip(0.2x+0.5, 0, 1), which the tutorial's figures came from)")
     run.add_argument("--device", choices=DEVICES, default="cpu",
                      help="where models train (default cpu); cuda is refused when no GPU is visible")

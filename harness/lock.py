@@ -1,12 +1,12 @@
-"""One writer per output folder: an advisory lock held for the whole run."""
+"""One writer per output folder: a lock held for the whole run, refused at once when taken."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 LOCK_FILE = ".lock"
 
@@ -17,22 +17,16 @@ class FolderBusyError(RuntimeError):
 
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold DIR/.lock exclusively; refuse at once (never wait silently) if another run has it."""
+    """Hold DIR/.lock exclusively; never wait silently for another run to finish."""
     folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - held until exit
+    lock = FileLock(folder / LOCK_FILE, blocking=False)
     try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            owner = handle.read().strip() or "another process"
-            raise FolderBusyError(
-                f"{folder} is in use by another run ({owner}); wait for it to finish or choose another --out"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
+        lock.acquire()
+    except Timeout:
+        raise FolderBusyError(
+            f"{folder} is in use by another run; wait for it to finish or choose another --out"
+        ) from None
+    try:
         yield
     finally:
-        handle.close()
+        lock.release()

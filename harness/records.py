@@ -85,6 +85,17 @@ def record_key(record: dict[str, Any]) -> tuple:
             record.get("device", "cpu"), record["seed"])
 
 
+def steady_us_per_update(record: dict[str, Any]) -> float | None:
+    """µs per seed-update after the first epoch (which pays tracing and compilation): the figure a
+    long run converges to. None where it cannot be known (one epoch, or no timing stored)."""
+    epochs, updates, first = record.get("epochs"), record.get("updates"), record.get("first_epoch_seconds")
+    seeds = record.get("seeds_together") or 1
+    whole = record.get("batch_train_seconds") if seeds > 1 else record.get("train_seconds")
+    if not epochs or epochs < 2 or not updates or whole is None or first is None:
+        return None
+    return 1e6 * (whole - first) / (seeds * updates * (epochs - 1) / epochs)
+
+
 def new_run_id() -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{uuid.uuid4().hex[:6]}"

@@ -23,6 +23,12 @@ def results_path(out_dir: Path) -> Path:
     return Path(out_dir) / RESULTS_FILE
 
 
+def load_folder(out_dir: Path) -> LoadedRecords:
+    """The records a run folder holds (none yet for a new folder); a newer schema raises."""
+    path = results_path(out_dir)
+    return load_records(path) if path.is_file() else LoadedRecords()
+
+
 def append_record(path: Path, record: dict[str, Any]) -> None:
     """Write one record as one line, flushed and fsynced, so a crash loses at most this line."""
     line = json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n"

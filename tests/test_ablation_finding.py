@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.ablation import Settings, ablation_section, effective_settings, gap_table, shared
-from harness.report import render
+from harness.reporting.ablation import Settings, ablation_section, effective_settings, gap_table, shared
+from harness.reporting.report import render
 from tests.fakes import make_record
 
 OPTIONS = {"encoding": "zero_based", "data_seed": 7, "epochs": None, "init": "native"}

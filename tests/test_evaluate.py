@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.evaluate import evaluate
+from harness.runs.evaluate import evaluate
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 from tests.fakes import NextLetter
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-from harness.figures import letter_error_matrix, write_figures
+from harness.reporting.figures import letter_error_matrix, write_figures
 from tests.fakes import make_record
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

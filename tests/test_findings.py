@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.findings import FAILS, HOLDS, MIXED, NO_DATA, evaluate_findings
+from harness.reporting.findings import FAILS, HOLDS, MIXED, NO_DATA, evaluate_findings
 from tests.fakes import make_record
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -151,8 +152,8 @@ TOKENS = st.sampled_from([
 @given(argv=st.lists(st.one_of(TOKENS, st.text(max_size=8)), max_size=8))
 def test_cli_parser_fuzz_never_tracebacks(argv, monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("harness.runner.run_resumable", lambda *a, **k: 0)
-    monkeypatch.setattr("harness.verify.verify", lambda *a, **k: 0)
+    monkeypatch.setattr("harness.runs.driver.run_request", lambda *a, **k: SimpleNamespace(exit_code=0))
+    monkeypatch.setattr("harness.runs.verify.verify", lambda *a, **k: 0)
     try:
         code = cli.main(argv)
     except SystemExit as exc:  # argparse's --help

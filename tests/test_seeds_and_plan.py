@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.plan import RunRequest, plan_jobs, quick_epochs, updates_per_seed
-from harness.seeds import epoch_orders, make_plan, seed_streams
+from harness.records import record_key
+from harness.runs.plan import Job, RunRequest, plan_jobs, quick_epochs
+from harness.runs.seeds import epoch_orders, make_plan, seed_streams
+from harness.runs.worker import failed_record
 from scenarios import ResolvedScenario, get_scenario, scenario_ids
 
 
@@ -35,9 +37,9 @@ def test_plan_uses_the_init_stream():
 
 
 def test_updates_per_seed_matches_the_protocol():
-    assert updates_per_seed(ResolvedScenario(get_scenario("one_char"))) == 12_500
-    assert updates_per_seed(ResolvedScenario(get_scenario("batch_state"))) == 5_000
-    assert updates_per_seed(ResolvedScenario(get_scenario("variable_length"))) == 500_000
+    assert ResolvedScenario(get_scenario("one_char")).updates_per_seed == 12_500
+    assert ResolvedScenario(get_scenario("batch_state")).updates_per_seed == 5_000
+    assert ResolvedScenario(get_scenario("variable_length")).updates_per_seed == 500_000
 
 
 def test_quick_epochs_cut_but_never_below_two():
@@ -62,3 +64,20 @@ def test_quick_profile_is_labelled_and_cut():
     request = RunRequest(("variable_length",), ("torch",), (0,), quick=True, workers=1, cores=2)
     (job,) = plan_jobs(request, "run")
     assert job.profile == "quick" and job.scenario.epochs < 500 and job.threads == 2
+
+
+def test_job_key_is_the_key_of_the_record_it_writes_and_a_record_rebuilds_its_job():
+    request = RunRequest(("stateful",), ("torch",), (3,), execution="fast", device="cuda", cores=1)
+    (job,) = plan_jobs(request, "run")
+    record = failed_record(job, 3, "boom")
+    assert job.key(3) == record_key(record)
+    again = Job.from_record(record, "verify")
+    assert again.key(3) == job.key(3)
+    assert (again.device, again.execution, again.seeds) == ("cuda", "fast", (3,))
+
+
+def test_stored_keys_are_left_out_of_the_plan():
+    request = RunRequest(("one_char",), ("torch",), (0, 1, 2), cores=1, execution="fast")
+    (job,) = plan_jobs(request, "run")
+    (rest,) = plan_jobs(request, "run", frozenset({job.key(1)}))
+    assert rest.seeds == (0, 2)

@@ -1,4 +1,4 @@
-"""harness.stats on hand-computed cases, degenerate inputs and a bootstrap coverage check."""
+"""harness.reporting.stats on hand-computed cases, degenerate inputs and a bootstrap coverage check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from harness.stats import (
+from harness.reporting.stats import (
     Interval,
     bootstrap_mean_ci,
     diff_of_means,

@@ -8,9 +8,9 @@ import re
 import pandas as pd
 import pytest
 
-from harness import aggregate
 from harness.records import SCHEMA_VERSION, RecordError, validate_record
-from harness.report import render, write_report
+from harness.reporting import aggregate
+from harness.reporting.report import render, write_report
 from harness.store import append_record, load_records, results_path
 from tests.fakes import make_record
 

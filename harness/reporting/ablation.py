@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness import aggregate, stats
+from harness.reporting import aggregate, stats
+from harness.reporting.markdown import interval, md
 from scenarios import NATIVE_ADAM_EPS
 
 FRAMEWORKS = ("keras", "torch")
 DISPLAY = {"keras": "Keras", "torch": "PyTorch"}
 # The native gap must be at least this many points (and significant) to ask what explains it.
 MIN_GAP_POINTS = 1.0
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _row(scenario: str, kind: str, keras: dict, torch: dict, native_gap: float |
     return {
         "scenario": scenario, "pair": f"{keras['label']} − {torch['label']}", "settings": kind,
         "n": f"{len(keras['acc'])}/{len(torch['acc'])}", "gap (points)": diff.diff,
-        "95 % CI": "—" if np.isnan(diff.low) else f"{diff.low:.1f} – {diff.high:.1f}",
+        "95 % CI": interval(diff.low, diff.high),
         "Mann–Whitney p": test.p_value, "share of native gap left": remaining,
     }
 
@@ -127,23 +127,23 @@ def verdict(table: pd.DataFrame, scenario: str) -> str:
     rows = table[table["scenario"] == scenario]
     native, matched = rows.iloc[0], rows.iloc[1:]
     gap, p = native["gap (points)"], native["Mann–Whitney p"]
-    if np.isnan(p) or p >= ALPHA or abs(gap) < MIN_GAP_POINTS:
+    if np.isnan(p) or p >= stats.ALPHA or abs(gap) < MIN_GAP_POINTS:
         return (f"**{scenario}**: no significant native gap ({gap:+.1f} points, p = {p:.2g}): "
                 "nothing for the defaults to explain.")
     parts = []
     for _, row in matched.iterrows():
-        closed = row["Mann–Whitney p"] >= ALPHA
+        closed = row["Mann–Whitney p"] >= stats.ALPHA
         parts.append(f"with {row['settings']} it is {row['gap (points)']:+.1f} points "
                      f"(p = {row['Mann–Whitney p']:.2g}; {row['share of native gap left']:.0%} of it left"
                      f"{', no longer significant' if closed else ', still significant'})")
     closing = [row["settings"] for _, row in matched.iterrows()
-               if row["Mann–Whitney p"] >= ALPHA and abs(row["share of native gap left"]) <= 0.5]
+               if row["Mann–Whitney p"] >= stats.ALPHA and abs(row["share of native gap left"]) <= 0.5]
     if closing and len(closing) == len(matched):
         cause = "matching the defaults closes most of it: they, not the framework, explain it"
     elif closing:
         cause = (f"{' and '.join(closing)} closes most of it, the other matchings do not: the gap "
                  "comes from those defaults, not from the framework alone")
-    elif all(row["Mann–Whitney p"] < ALPHA for _, row in matched.iterrows()):
+    elif all(row["Mann–Whitney p"] < stats.ALPHA for _, row in matched.iterrows()):
         cause = "a framework difference remains beyond these defaults"
     else:
         cause = "inconclusive at this number of seeds"
@@ -161,7 +161,5 @@ def ablation_section(records: list[dict[str, Any]]) -> str:
              "defaults) beside the same comparison with the defaults matched: a Keras row and a PyTorch "
              "row that share what natively differs (initialisation, Adam epsilon) or both run the 2017 gate. "
              "`share of native gap left` = matched gap / native gap (shown when the native gap is at "
-             f"least {MIN_GAP_POINTS:g} point). Significance at α = {ALPHA}.\n\n")
-    from harness.sections import md
-
+             f"least {MIN_GAP_POINTS:g} point). Significance at α = {stats.ALPHA}.\n\n")
     return intro + sentences + "\n\n" + md(table, ".3g")

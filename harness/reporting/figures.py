@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from harness.aggregate import backend_label, pattern_frame, scenario_label, scenario_sort_key
+from harness.reporting.aggregate import backend_label, pattern_frame, scenario_label, scenario_sort_key
 from scenarios import ALPHABET
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,10 @@
-"""Run jobs as Ray tasks: the same jobs in, the same records out, written by the driver.
+"""Run jobs as Ray tasks: the same jobs in, the same worker messages out, records written by the driver.
 
 Each job is one Ray task in a fresh worker process (`max_calls=1`, so TensorFlow and PyTorch
 never share a process, as with the local executor) that asks for the CPUs and GPU its job
 uses. The task is a streaming generator: it yields the worker's messages (progress, one
 record per finished seed) as they happen, so the driver appends each record the moment its
-seed is done and resume works as it does locally. A task that dies, raises or times out
-leaves `failed` records for its unfinished seeds. Ray is imported only here.
+seed is done and resume works as it does locally. Ray is imported only here.
 """
 
 from __future__ import annotations
@@ -15,16 +14,13 @@ import os
 import queue
 import socket
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from backends import PLUGINS_ENV
-from harness.executor import ExecutionHooks, end_job, handle_message
-from harness.plan import Job
+from harness.runs.plan import Job
+from harness.runs.scheduler import Ended, Event
 
-POLL_S = 0.2
 INSTALL_HINT = "pip install -e '.[ray]'"
 
 
@@ -48,7 +44,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, need_gpu: b
     """
     ray = _import_ray()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home from a closed network
-    if not ray.is_initialized():  # the CLI connects first; execute_ray then finds it joined
+    if not ray.is_initialized():  # the CLI connects first; the executor then finds it joined
         if address:
             _check_reachable(address)
         env = {PLUGINS_ENV: os.environ[PLUGINS_ENV]} if PLUGINS_ENV in os.environ else {}
@@ -89,7 +85,7 @@ def job_messages(job: Job) -> Iterator[tuple]:
     `run_job` reports through a channel with `send`; a queue fed from a thread turns that into
     this generator without touching the worker code the local executor uses.
     """
-    from harness.worker import run_job
+    from harness.runs.worker import run_job
 
     messages: queue.Queue = queue.Queue()
 
@@ -113,49 +109,45 @@ def job_messages(job: Job) -> Iterator[tuple]:
     thread.join()
 
 
-@dataclass
-class _Task:
-    job: Job
-    started: float = field(default_factory=time.monotonic)
-    seen: set[int] = field(default_factory=set)
+class RayExecutor:
+    """Each job one streaming Ray task in a fresh worker process, asking for the CPUs/GPU it uses."""
 
+    def __init__(self, address: str | None = None) -> None:
+        self.ray = _import_ray()
+        connect(address, num_cpus=None if address else os.cpu_count())
+        self.remote = self.ray.remote(max_calls=1)(job_messages)  # max_calls=1: a fresh process per job
+        self.tasks: dict[Any, int] = {}  # generator → job id
+        self.ended: list[Event] = []  # killed jobs, reported at the next wait
 
-def _submit(remote: Any, job: Job) -> Any:
-    gpus = 1 if job.device == "cuda" else 0
-    return remote.options(num_cpus=job.threads, num_gpus=gpus, max_retries=0,
-                          _generator_backpressure_num_objects=1,
-                          name=f"alphabet-bench job {job.job_id}").remote(job)
+    def start(self, job: Job) -> None:
+        gpus = 1 if job.device == "cuda" else 0
+        generator = self.remote.options(num_cpus=job.threads, num_gpus=gpus, max_retries=0,
+                                        _generator_backpressure_num_objects=1,
+                                        name=f"alphabet-bench job {job.job_id}").remote(job)
+        self.tasks[generator] = job.job_id
 
-
-def execute_ray(jobs: list[Job], workers: int, hooks: ExecutionHooks, timeout: float | None = None,
-                address: str | None = None) -> None:
-    """Run every job on Ray, at most `workers` at once, longest first; the driver writes records."""
-    ray = _import_ray()
-    connect(address, num_cpus=None if address else os.cpu_count())
-    remote = ray.remote(max_calls=1)(job_messages)  # max_calls=1: a fresh process per job
-    pending = sorted(jobs, key=lambda job: job.cost, reverse=True)
-    running: dict[Any, _Task] = {}
-    while pending or running:
-        while pending and len(running) < workers:
-            job = pending.pop(0)
-            running[_submit(remote, job)] = _Task(job)
-            hooks.on_job_start(job)
-        ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+    def wait(self, timeout: float) -> list[Event]:
+        events, self.ended = self.ended, []
+        if not self.tasks:
+            return events
+        ready, _ = self.ray.wait(list(self.tasks), num_returns=1, timeout=timeout)
         for generator in ready:
-            task = running[generator]
+            job_id = self.tasks[generator]
             try:
-                handle_message(ray.get(next(generator)), task.job, task.seen, hooks)
+                events.append((job_id, self.ray.get(next(generator))))
             except StopIteration:
-                end_job(task.job, task.seen, "worker finished without a record", hooks)
-                del running[generator]
+                events.append((job_id, Ended("worker finished without a record")))
+                del self.tasks[generator]
             except Exception as exc:  # the task or its worker died
-                end_job(task.job, task.seen, f"Ray task failed: {_first_line(exc)}", hooks)
-                del running[generator]
-        for generator, task in list(running.items()):
-            if timeout and time.monotonic() - task.started > timeout:
-                ray.cancel(generator, force=True)
-                end_job(task.job, task.seen, f"timed out after {timeout:g} s (--timeout)", hooks)
-                del running[generator]
+                events.append((job_id, Ended(f"Ray task failed: {_first_line(exc)}")))
+                del self.tasks[generator]
+        return events
+
+    def kill(self, job_id: int) -> None:
+        generator = next(g for g, j in self.tasks.items() if j == job_id)
+        self.ray.cancel(generator, force=True)
+        del self.tasks[generator]
+        self.ended.append((job_id, Ended("cancelled")))
 
 
 def _first_line(exc: Exception) -> str:

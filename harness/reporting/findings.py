@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from harness import stats
-from harness.aggregate import backend_label
+from harness.reporting import stats
+from harness.reporting.aggregate import backend_label
 from scenarios import ALPHABET
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "no data"
@@ -22,13 +22,13 @@ END_SHARE_HOLDS = 2 / 3  # errors in N–Z needed for "mostly near the end"
 LIFT_POINTS = 5.0  # accuracy points that count as a real lift
 LEARNS_MIN = 95.0  # every seed at least this for "learns the mapping"
 VARIABLE_NEAR = 97.0  # mean accuracy that counts as "≈ 99 %"
-ALPHA = 0.05
 
 THRESHOLDS = (
     f"(1) holds when ≥ {END_SHARE_HOLDS:.0%} of one_char errors have targets in N–Z "
     f"(13 of 25 targets: 52 % by chance), does not hold at ≤ 52 %; "
     f"(2) holds when the feature window's lift over one_char is < {LIFT_POINTS:g} points or not "
-    f"significant (Mann–Whitney p ≥ {ALPHA}), does not hold when ≥ {LIFT_POINTS:g} points and significant; "
+    f"significant (Mann–Whitney p ≥ {stats.ALPHA}), does not hold when ≥ {LIFT_POINTS:g} points "
+    "and significant; "
     f"(3) holds when every seed reaches ≥ {LEARNS_MIN:g} %; (4) holds when every seed reaches 100 %; "
     f"(5) holds when every seed generates B…Z from A and gives B from a cold start at K; "
     f"(6) holds when the mean is ≥ {VARIABLE_NEAR:g} %. Otherwise: mixed when at least half "
@@ -84,8 +84,8 @@ def no_feature_lift(records: list[dict], backend: str) -> tuple[str, str]:
         return NO_DATA, "needs feature_window and one_char records"
     diff = stats.diff_of_means(window, single)
     test = stats.mann_whitney(window, single)
-    real = diff.diff >= LIFT_POINTS and test.p_value < ALPHA
-    verdict = FAILS if real else HOLDS if diff.diff < LIFT_POINTS or test.p_value >= ALPHA else MIXED
+    real = diff.diff >= LIFT_POINTS and test.p_value < stats.ALPHA
+    verdict = FAILS if real else HOLDS if diff.diff < LIFT_POINTS or test.p_value >= stats.ALPHA else MIXED
     return verdict, (f"feature_window {np.mean(window):.1f} % vs one_char {np.mean(single):.1f} %: "
                      f"lift {diff.diff:+.1f} points (95 % CI {diff.low:+.1f} to {diff.high:+.1f}), "
                      f"Mann–Whitney p = {test.p_value:.3g}, n = {len(window)}/{len(single)}")

@@ -1,4 +1,4 @@
-"""`run … --verify`: retrain one stored seed and check it reproduces the stored predictions."""
+"""`run … --verify`: retrain one stored seed, as it was trained, and check it reproduces its record."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.executor import ExecutionHooks, execute
-from harness.plan import Job, RunRequest
-from harness.runner import stored_records
-from scenarios import ResolvedScenario, ScenarioOptions, get_scenario
+from harness.runs.local import LocalExecutor
+from harness.runs.plan import Job, RunRequest
+from harness.runs.scheduler import ExecutionHooks, schedule
+from harness.store import load_folder
 
 COMPARED = ("patterns", "probes", "epoch_loss", "accuracy")
 
@@ -24,13 +24,6 @@ def pick_record(records: list[dict[str, Any]], request: RunRequest) -> dict[str,
     return None
 
 
-def job_from_record(record: dict[str, Any]) -> Job:
-    scenario = ResolvedScenario(get_scenario(record["scenario"]), ScenarioOptions(**record["options"]))
-    return Job(0, scenario, record["backend"], (record["seed"],), record["profile"], "verify",
-               int(record["runtime"].get("threads", 1)), record.get("execution", "idiomatic"),
-               bool(record["runtime"].get("deterministic", True)))
-
-
 def differences(stored: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
     return [field for field in COMPARED if stored.get(field) != fresh.get(field)]
 
@@ -38,13 +31,15 @@ def differences(stored: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
 def verify(request: RunRequest, out: Path) -> int | None:
     """0: reproduced; 1: it did not; None: nothing stored to verify (the CLI says so)."""
     console = Console(stderr=True, soft_wrap=True)
-    record = pick_record(stored_records(out).records, request)
+    record = pick_record(load_folder(out).records, request)
     if record is None:
         return None
-    label = f"{record['scenario']} · {record['backend']} · {record.get('execution')} · seed {record['seed']}"
+    label = (f"{record['scenario']} · {record['backend']} · {record.get('execution')} · "
+             f"{record.get('device', 'cpu')} · seed {record['seed']}")
     console.print(f"verifying {label} from {out} …")
     fresh: list[dict[str, Any]] = []
-    execute([job_from_record(record)], 1, ExecutionHooks(on_record=lambda job, r: fresh.append(r)))
+    hooks = ExecutionHooks(on_record=lambda job, r: fresh.append(r))
+    schedule([Job.from_record(record, "verify")], 1, LocalExecutor(), hooks)
     if not fresh or fresh[0]["status"] != "ok":
         console.print(f"[red]not reproduced[/]: the rerun failed: {fresh[0]['error'] if fresh else '?'}")
         return 1

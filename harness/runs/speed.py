@@ -17,9 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from harness.executor import ExecutionHooks, execute
-from harness.plan import Job, RunRequest, plan_jobs
-from harness.sections import md
+from harness.records import steady_us_per_update
+from harness.reporting.markdown import md
+from harness.runs.local import LocalExecutor
+from harness.runs.plan import Job, RunRequest, plan_jobs
+from harness.runs.scheduler import ExecutionHooks, schedule
 
 DEFAULT_EPOCHS = {"one_char": 100, "feature_window": 100, "timestep_window": 100, "batch_state": 1000,
                   "stateful": 60, "variable_length": 3}
@@ -49,7 +51,7 @@ def _measure(
                 records: list[dict[str, Any]] = []
                 started = time.perf_counter()
                 hooks = ExecutionHooks(on_record=lambda _job, r, sink=records: sink.append(r))
-                execute([job], 1, hooks, log_dir=logs)
+                schedule([job], 1, LocalExecutor(logs), hooks)
                 wall = time.perf_counter() - started
                 rows.append(_row(job, records, wall))
     return pd.DataFrame(rows)
@@ -60,14 +62,12 @@ def _row(job: Job, records: list[dict[str, Any]], wall: float) -> dict[str, Any]
     train = sum(r["train_seconds"] for r in ok)  # per-seed shares add up to the batch's wall time
     updates = sum(r["updates"] for r in ok)
     epochs = job.scenario.epochs
-    # after the first epoch (tracing / compilation): what a long run converges to
-    first = sum(r["first_epoch_seconds"] / r.get("seeds_together", 1) for r in ok)
-    steady_updates = updates * (epochs - 1) / epochs
+    steady = [v for v in map(steady_us_per_update, ok) if v is not None]
     return {
         "scenario": job.scenario.spec.id, "backend": job.backend, "execution": job.execution,
         "seeds": len(ok), "epochs": epochs,
         "µs per seed-update": 1e6 * train / updates if updates else None,
-        "µs after epoch 1": 1e6 * (train - first) / steady_updates if steady_updates else None,
+        "µs after epoch 1": sum(steady) / len(steady) if steady else None,
         "train s": train, "job wall s": wall,
         "overhead %": 100.0 * (wall - train) / train if train else None,
         "accuracy %": 100.0 * sum(r["accuracy"] for r in ok) / len(ok) if ok else None,

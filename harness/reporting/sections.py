@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness import aggregate, stats
-from harness.findings import THRESHOLDS, evaluate_findings
+from harness.reporting import aggregate, stats
+from harness.reporting.findings import THRESHOLDS, evaluate_findings
+from harness.reporting.markdown import interval, md
 from scenarios import ALPHABET
 
 PROBE_MEANING = {
@@ -23,17 +24,6 @@ PROBE_MEANING = {
     "state_carried": "from a reset, the same input fed twice: % of seeds whose two outputs differ, i.e. "
     "whose framework carries the LSTM state between calls at all",
 }
-
-
-def md(frame: pd.DataFrame, floatfmt: str = ".2f") -> str:
-    if frame.empty:
-        return "_no data_"
-    blanked = frame.astype(object).where(frame.notna(), None)  # NaN → "—", not "nan"
-    return blanked.to_markdown(index=False, floatfmt=floatfmt, missingval="—")
-
-
-def _ci(low: float, high: float, fmt: str = ".1f") -> str:
-    return "—" if np.isnan(low) or np.isnan(high) else f"{low:{fmt}} – {high:{fmt}}"
 
 
 def _percentile(reference: float | None, values: list[float]) -> float:
@@ -49,7 +39,7 @@ def accuracy_section(frame: pd.DataFrame) -> str:
         rows.append({
             "scenario": scenario, "backend": backend, "epochs": group["epochs"].iloc[0], "n": s.n,
             "mean": s.mean, "std": s.std, "median": s.median, "min": s.min, "max": s.max,
-            "95 % CI of mean": _ci(s.ci_low, s.ci_high),
+            "95 % CI of mean": interval(s.ci_low, s.ci_high),
             "tutorial": tutorial, "tutorial pct": _percentile(tutorial, acc),
             "notebook": notebook, "notebook pct": _percentile(notebook, acc),
         })
@@ -65,7 +55,7 @@ def accuracy_section(frame: pd.DataFrame) -> str:
     )
 
 
-def comparison_section(frame: pd.DataFrame, alpha: float = 0.05) -> str:
+def comparison_section(frame: pd.DataFrame, alpha: float = stats.ALPHA) -> str:
     good = aggregate.ok(frame)
     rows = []
     for scenario, group in good.groupby("scenario", sort=False):
@@ -78,7 +68,7 @@ def comparison_section(frame: pd.DataFrame, alpha: float = 0.05) -> str:
             rows.append({
                 "scenario": scenario, "A": a, "B": b,
                 "n A/B": f"{len(by_backend[a])}/{len(by_backend[b])}",
-                "mean A − B (points)": diff.diff, "95 % CI": _ci(diff.low, diff.high),
+                "mean A − B (points)": diff.diff, "95 % CI": interval(diff.low, diff.high),
                 "Mann–Whitney p": test.p_value, "P(A seed beats B seed)": test.prob_superiority,
                 "verdict": _difference_verdict(test, alpha), "note": note,
             })

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.sections import md
+from harness.reporting.markdown import md
 
 
 class BenchmarkJsonError(ValueError):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+ALPHA = 0.05  # the significance level of every test a report or comparison makes
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -42,7 +44,7 @@ class MannWhitney:
     prob_superiority: float
     min_p_value: float
 
-    def can_reach(self, alpha: float = 0.05) -> bool:
+    def can_reach(self, alpha: float = ALPHA) -> bool:
         """Whether these sample sizes could ever give p <= alpha (False if sizes are 0)."""
         return not math.isnan(self.min_p_value) and self.min_p_value <= alpha
 

@@ -75,7 +75,8 @@ def probe_reset_each_sample(
 
 def probe_state_carried(data: AlphabetData, predictor: Predictor, rng: np.random.Generator) -> dict:
     """Does the framework carry the state at all? From a reset, the same input fed twice must give
-    two different outputs when it does (Keras 3.15 on JAX was seen to drop it in predict and fit)."""
+    two different outputs when it does. A framework that drops the state between calls trains a
+    stateful model as if stateless, which its accuracy alone would not reveal."""
     predictor.reset_state()
     first, second = predictor.step(data.x[:1]), predictor.step(data.x[:1])
     predictor.reset_state()

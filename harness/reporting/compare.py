@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import aggregate, stats
-from harness.sections import md
+from harness.reporting import aggregate, stats
+from harness.reporting.markdown import md
 from harness.store import latest_per_key, load_records, results_path
 
 
@@ -21,7 +21,7 @@ def _frame(out_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     return aggregate.ok(aggregate.to_frame(latest_per_key(loaded.records))), loaded.warnings
 
 
-def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = stats.ALPHA) -> pd.DataFrame:
     pairs = {tuple(k) for frame in (a, b) for k in frame[["scenario", "backend"]].to_numpy()}
     keys = sorted(pairs, key=lambda k: (aggregate.scenario_sort_key(k[0]), k[1]))
     rows = []
@@ -57,7 +57,7 @@ def render_comparison(dir_a: Path, dir_b: Path) -> str:
     table = compare_frames(a, b)
     lines = [
         f"# alphabet-bench comparison\n\nA = `{dir_a}`, B = `{dir_b}`. Accuracy: two-sided "
-        "Mann–Whitney U over seeds (α = 0.05). Time: median µs per update, B / A (< 1: B faster).",
+        f"Mann–Whitney U over seeds (α = {stats.ALPHA}). Time: median µs per update, B / A (< 1: B faster).",
         md(table, ".3g"),
     ]
     warnings = warnings_a + warnings_b

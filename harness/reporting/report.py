@@ -8,15 +8,15 @@ from typing import Any
 
 import pandas as pd
 
-from harness import aggregate
-from harness import sections as sections_
-from harness.ablation import ablation_section
-from harness.bench_json import benchmark_section
-from harness.figures import write_figures
+from harness.reporting import aggregate
+from harness.reporting import sections as sections_
+from harness.reporting.ablation import ablation_section
+from harness.reporting.bench_json import benchmark_section
+from harness.reporting.figures import write_figures
+from harness.reporting.markdown import md
 from harness.store import LoadedRecords, latest_per_key, load_records, results_path
 
 REPORT_FILE = "report.md"
-_md = sections_.md
 
 
 def _wall_time(records: list[dict[str, Any]]) -> str:
@@ -54,8 +54,8 @@ def header_section(records: list[dict[str, Any]]) -> str:
         for key, value in (r.get("runtime") or {}).items():
             by_backend.setdefault(r["backend"], {})[key] = str(value)
     knobs = pd.DataFrame(by_backend).fillna("—").rename_axis("knob").reset_index()
-    return ("## Run\n\n" + _md(pd.DataFrame(rows, columns=["", "value"]))
-            + "\n\nRuntime knobs per backend (threads, determinism):\n\n" + _md(knobs))
+    return ("## Run\n\n" + md(pd.DataFrame(rows, columns=["", "value"]))
+            + "\n\nRuntime knobs per backend (threads, determinism):\n\n" + md(knobs))
 
 
 def failures_section(records: list[dict[str, Any]]) -> str:
@@ -64,7 +64,7 @@ def failures_section(records: list[dict[str, Any]]) -> str:
         return ""
     rows = [(aggregate.scenario_label(r), r["backend"], r["seed"], r.get("error")) for r in failed]
     table = pd.DataFrame(rows, columns=["scenario", "backend", "seed", "error"])
-    return "## Failures\n\n" + _md(table)
+    return "## Failures\n\n" + md(table)
 
 
 def render(records: list[dict[str, Any]], warnings: list[str] | None = None,

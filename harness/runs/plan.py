@@ -7,10 +7,11 @@ several chunks so every worker stays busy. Jobs run longest first.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from harness.records import record_key
 from scenarios import ResolvedScenario, ScenarioOptions, get_scenario
 
 QUICK_SEEDS = 2
@@ -36,11 +37,29 @@ class Job:
 
     @property
     def updates_per_seed(self) -> int:
-        return updates_per_seed(self.scenario)
+        return self.scenario.updates_per_seed
 
     @property
     def cost(self) -> float:
         return self.updates_per_seed * len(self.seeds) * BACKEND_COST.get(self.backend, 1.0)
+
+    def identity(self, seed: int) -> dict[str, Any]:
+        """The record fields that say which job and seed it is: what resume keys on."""
+        return {"scenario": self.scenario.spec.id, "options": self.scenario.options.as_dict(),
+                "backend": self.backend, "execution": self.execution, "device": self.device, "seed": seed}
+
+    def key(self, seed: int) -> tuple:
+        """The resume key of the record this (job, seed) writes."""
+        return record_key(self.identity(seed))
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], run_id: str) -> Job:
+        """The job that retrains exactly this record's seed, as it was trained (device included)."""
+        scenario = ResolvedScenario(get_scenario(record["scenario"]), ScenarioOptions(**record["options"]))
+        runtime = record.get("runtime") or {}
+        return cls(0, scenario, record["backend"], (record["seed"],), record["profile"], run_id,
+                   int(runtime.get("threads", 1)), record.get("execution", "idiomatic"),
+                   bool(runtime.get("deterministic", True)), record.get("device", "cpu"))
 
 
 @dataclass(frozen=True)
@@ -59,29 +78,15 @@ class RunRequest:
     executor: str = "local"  # "local" processes or "ray" tasks
     ray_address: str | None = None  # None: start a local Ray instance
 
-
-def batch_size(scenario: ResolvedScenario, n_samples: int) -> int:
-    return scenario.spec.batch_size or n_samples
-
-
-def n_samples(scenario: ResolvedScenario) -> int:
-    spec = scenario.spec
-    return spec.n_samples if spec.data == "variable_length" else 26 - spec.window
-
-
-def updates_per_epoch(scenario: ResolvedScenario) -> int:
-    n = n_samples(scenario)
-    return math.ceil(n / batch_size(scenario, n))
-
-
-def updates_per_seed(scenario: ResolvedScenario) -> int:
-    return updates_per_epoch(scenario) * scenario.epochs
+    @property
+    def seed_runs(self) -> int:
+        """How many (scenario, backend, seed) runs the request asks for."""
+        return len(self.scenarios) * len(self.backends) * len(self.seeds)
 
 
 def quick_epochs(scenario: ResolvedScenario) -> int:
     """Epochs that keep one seed near the quick budget (at least 2, at most the tutorial's)."""
-    per_epoch = updates_per_epoch(scenario)
-    return max(2, min(scenario.spec.epochs, QUICK_UPDATES_PER_SEED // per_epoch))
+    return max(2, min(scenario.spec.epochs, QUICK_UPDATES_PER_SEED // scenario.steps_per_epoch))
 
 
 def profile_name(request: RunRequest) -> str:
@@ -102,12 +107,6 @@ def _chunks(seeds: tuple[int, ...], count: int) -> list[tuple[int, ...]]:
     return [seeds[i : i + size] for i in range(0, len(seeds), size)]
 
 
-def job_key(job: Job, seed: int) -> tuple:
-    """The same key `records.record_key` gives the record this (job, seed) writes."""
-    options = json.dumps(job.scenario.options.as_dict(), sort_keys=True)
-    return (job.scenario.spec.id, options, job.backend, job.execution, job.device, seed)
-
-
 def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozenset()) -> list[Job]:
     """One job per (scenario, backend), split into seed chunks when it dominates the run.
 
@@ -120,7 +119,7 @@ def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozens
             job = Job(0, resolve(request, sid), backend, request.seeds, profile_name(request), run_id,
                       threads, request.execution, device=request.device, command=request.command,
                       run_started=request.run_started)
-            seeds = tuple(s for s in job.seeds if job_key(job, s) not in done)
+            seeds = tuple(s for s in job.seeds if job.key(s) not in done)
             if seeds:
                 whole.append(replace(job, seeds=seeds))
     share = sum(job.cost for job in whole) / max(1, 2 * request.workers)

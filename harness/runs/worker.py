@@ -13,8 +13,8 @@ import traceback
 from dataclasses import asdict
 from typing import Any
 
-from harness.plan import Job
 from harness.records import ResultRecord
+from harness.runs.plan import Job
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 PROGRESS_INTERVAL_S = 0.25
@@ -24,22 +24,17 @@ def record_for(job: Job, seed: int, **fields: Any) -> ResultRecord:
     """The record skeleton every outcome of a (job, seed) shares; fields fill in the rest."""
     from backends import distribution_versions
     from harness.machine import git_commit, machine_info
-    from harness.seeds import seed_streams
+    from harness.runs.seeds import seed_streams
 
     base: dict[str, Any] = {
+        **job.identity(seed),
         "run_id": job.run_id,
-        "scenario": job.scenario.spec.id,
-        "options": job.scenario.options.as_dict(),
         "spec_hash": job.scenario.spec_hash(),
         "spec": asdict(job.scenario.spec),
         "profile": job.profile,
         "epochs": job.scenario.epochs,
-        "backend": job.backend,
-        "execution": job.execution,
-        "device": job.device,
         "framework_versions": distribution_versions(job.backend),
         "runtime": {"threads": job.threads, "deterministic": job.deterministic},
-        "seed": seed,
         "seed_streams": seed_streams(seed),
         "machine": machine_info(),
         "git_commit": git_commit(),
@@ -108,8 +103,8 @@ def run_job(job: Job, channel: Any, log_path: str | None = None) -> None:
 
 def _train_and_emit(job: Job, channel: Any, done: set[int]) -> None:
     from backends import RuntimeConfig, apply_env, load_backend
-    from harness.evaluate import evaluate
-    from harness.seeds import make_plan, probe_rng
+    from harness.runs.evaluate import evaluate
+    from harness.runs.seeds import make_plan, probe_rng
     from scenarios import build_data
 
     apply_env(job.backend)

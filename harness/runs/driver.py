@@ -1,0 +1,119 @@
+"""The run driver: one plain sequence from a request to a folder of records and its report.
+
+load the folder → lock it → plan what is not stored yet → execute (each record appended the
+moment it arrives) → report → summary. The CLI calls `run_request` with the terminal's display; any
+other front end calls the same function with its own `Display`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.lock import folder_lock
+from harness.records import record_key
+from harness.reporting.report import write_report
+from harness.runs.plan import Job, RunRequest, plan_jobs
+from harness.runs.scheduler import ExecutionHooks, schedule
+from harness.store import append_record, latest_per_key, load_folder, repair_tail, results_path
+
+
+@dataclass
+class RunOutcome:
+    out: Path
+    report: Path
+    records: list[dict[str, Any]]  # the folder's records, the newest per key, as the report uses them
+    trained: int  # seed runs this call trained (or tried to)
+    failed: int  # of those, how many did not end ok (failed or diverged)
+    wall_seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+class Display(Protocol):
+    """What the run driver tells its user (the terminal's is `display.TerminalDisplay`)."""
+
+    def note(self, text: str) -> None: ...
+
+    def warn(self, text: str) -> None: ...
+
+    def running(self, jobs: list[Job], request: RunRequest, out: Path) -> Any:
+        """A context manager yielding the ExecutionHooks that show progress while jobs run."""
+
+    def finished(self, outcome: RunOutcome) -> None: ...
+
+
+class Silent:
+    """The display of a caller that wants the outcome only."""
+
+    def note(self, text: str) -> None:
+        pass
+
+    def warn(self, text: str) -> None:
+        pass
+
+    @contextmanager
+    def running(self, jobs: list[Job], request: RunRequest, out: Path) -> Iterator[ExecutionHooks]:
+        yield ExecutionHooks(on_record=lambda job, record: None)
+
+    def finished(self, outcome: RunOutcome) -> None:
+        pass
+
+
+def execute(jobs: list[Job], request: RunRequest, hooks: ExecutionHooks, log_dir: Path | None = None,
+            timeout: float | None = None) -> None:
+    """The executor seam: the same jobs and hooks on local processes or on a Ray cluster."""
+    if request.executor == "ray":
+        from harness.runs.ray_cluster import RayExecutor
+
+        executor: Any = RayExecutor(request.ray_address)
+    else:
+        from harness.runs.local import LocalExecutor
+
+        executor = LocalExecutor(log_dir)
+    schedule(jobs, request.workers, executor, hooks, timeout)
+
+
+def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | None = None,
+                display: Display | None = None) -> RunOutcome:
+    """Run every requested (scenario, options, backend, execution, device, seed) not yet stored in `out`."""
+    display = display or Silent()
+    started = time.perf_counter()
+    load_folder(out)  # refuse a newer schema before touching the folder
+    with folder_lock(out):
+        torn = repair_tail(results_path(out))
+        if torn:
+            display.warn(torn)
+        done = frozenset(record_key(r) for r in load_folder(out).records if r["status"] != "failed")
+        jobs = plan_jobs(request, run_id, done)  # failed = the infrastructure broke: retried
+        remaining = sum(len(job.seeds) for job in jobs)
+        if remaining < request.seed_runs:
+            display.note(f"resuming in {out}: {request.seed_runs - remaining} of {request.seed_runs} seed "
+                         f"runs already stored, {remaining} to run (use --fresh for a new folder)")
+        trained: list[dict[str, Any]] = []
+        if jobs:
+            (out / "logs").mkdir(parents=True, exist_ok=True)
+            with display.running(jobs, request, out) as shown:
+                execute(jobs, request, _storing(results_path(out), trained, shown), out / "logs", timeout)
+        report, _ = write_report(out)
+    outcome = RunOutcome(out, report, latest_per_key(load_folder(out).records), len(trained),
+                         sum(r["status"] != "ok" for r in trained), time.perf_counter() - started)
+    display.finished(outcome)
+    return outcome
+
+
+def _storing(store: Path, trained: list[dict[str, Any]], shown: ExecutionHooks) -> ExecutionHooks:
+    """The display's hooks, with every record appended to the store (and kept) before it is shown."""
+
+    def on_record(job: Job, record: dict[str, Any]) -> None:
+        append_record(store, record)
+        trained.append(record)
+        shown.on_record(job, record)
+
+    return replace(shown, on_record=on_record)

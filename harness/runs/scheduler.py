@@ -1,0 +1,103 @@
+"""The one scheduling loop: jobs longest first, at most `workers` at once, on any executor.
+
+An executor (local processes, Ray tasks) only starts jobs, hands back what their workers
+send, and kills on request. Everything a run decides about jobs lives here: the order, the
+timeout, and a `failed` record for every seed a job ended without reporting, so a crash, a
+kill or a lost node never loses a seed silently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.runs.plan import Job
+from harness.runs.worker import failed_record
+
+POLL_S = 0.2
+
+
+@dataclass
+class ExecutionHooks:
+    """What the driver does with worker messages (the run driver wires store and display here)."""
+
+    on_record: Callable[[Job, dict[str, Any]], None]
+    on_progress: Callable[[Job, int], None] = lambda job, n: None
+    on_job_start: Callable[[Job], None] = lambda job: None
+    on_job_end: Callable[[Job], None] = lambda job: None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A job's worker is gone: nothing more will come from it."""
+
+    reason: str  # why, in case seeds are left without a record
+
+
+# What an executor hands back: (job id, a worker message or Ended).
+Event = tuple[int, "tuple | Ended"]
+
+
+class Executor(Protocol):
+    def start(self, job: Job) -> None:
+        """Start the job's worker (the worker entry point is `worker.run_job`)."""
+
+    def wait(self, timeout: float) -> list[Event]:
+        """Messages and ends that arrived, waiting at most `timeout` seconds for the first."""
+
+    def kill(self, job_id: int) -> None:
+        """Stop the job's worker; an `Ended` for it follows from `wait`."""
+
+
+@dataclass
+class _Running:
+    job: Job
+    started: float = field(default_factory=time.monotonic)
+    seen: set[int] = field(default_factory=set)
+    killed: str | None = None  # why the scheduler killed it (timeout)
+
+
+def schedule(jobs: list[Job], workers: int, executor: Executor, hooks: ExecutionHooks,
+             timeout: float | None = None) -> None:
+    """Run every job; with `timeout`, a job still running after that many seconds is killed."""
+    pending = sorted(jobs, key=lambda job: job.cost, reverse=True)
+    running: dict[int, _Running] = {}
+    while pending or running:
+        while pending and len(running) < workers:
+            job = pending.pop(0)
+            executor.start(job)
+            running[job.job_id] = _Running(job)
+            hooks.on_job_start(job)
+        for job_id, event in executor.wait(POLL_S):
+            state = running.get(job_id)
+            if state is None:
+                continue
+            if isinstance(event, Ended):
+                _end(state, state.killed or event.reason, hooks)
+                del running[job_id]
+            else:
+                _handle(event, state, hooks)
+        for state in running.values():
+            if timeout and state.killed is None and time.monotonic() - state.started > timeout:
+                state.killed = f"timed out after {timeout:g} s (--timeout)"
+                executor.kill(state.job.job_id)
+
+
+def _handle(message: tuple, state: _Running, hooks: ExecutionHooks) -> None:
+    """A worker message ('record', id, dict) / ('progress', id, n) / ('done', id) to the hooks."""
+    kind, _, *payload = message
+    if kind == "record":
+        state.seen.add(payload[0]["seed"])
+        hooks.on_record(state.job, payload[0])
+    elif kind == "progress":
+        hooks.on_progress(state.job, payload[0])
+
+
+def _end(state: _Running, reason: str, hooks: ExecutionHooks) -> None:
+    """The last word on a job: a failed record for each seed that sent none."""
+    for seed in state.job.seeds:
+        if seed not in state.seen:
+            hooks.on_record(state.job, failed_record(state.job, seed, reason))
+    hooks.on_job_end(state.job)
