@@ -1,20 +1,41 @@
-"""CLI: bad input is one line and exit 2 with nothing written; list and report work."""
+"""CLI: bad input is one line and exit 2 with nothing written (fuzzed too); list, report and compare work."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from harness import cli
 from harness.cli import main
 from harness.store import append_record, results_path
+from tests.cli import harness
 from tests.fakes import make_record
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True)
+def _benchmark_json(path):
+    path.write_text(json.dumps({
+        "machine_info": {"cpu": {"brand_raw": "test cpu"}, "alphabet_bench": {"work_size": "smoke"}},
+        "datetime": "2026-01-01T00:00:00",
+        "benchmarks": [{
+            "group": "one_char", "name": "test_training_speed[one_char-torch]",
+            "stats": {"mean": 0.5, "stddev": 0.01, "min": 0.49, "rounds": 3},
+            "extra_info": {"backend": "torch", "execution": "idiomatic", "epochs": 10, "updates": 250,
+                           "accuracy": 0.2},
+        }],
+    }))
+    return path
+
+
+TOKENS = st.sampled_from([
+    "run", "list", "report", "compare", "--all", "--scenario", "one_char", "stateful", "nope",
+    "--backend", "torch", "keras", "jax", "--seeds", "--seed", "--epochs", "--workers", "--timeout",
+    "--quick", "--fresh", "--verify", "--encoding", "one_based", "--data-seed", "--out", "--benchmark-json",
+    "0", "-1", "3", "1e9", "x", "", "--", "-h", "out", "missing.json",
+])
 
 
 @pytest.mark.parametrize(
@@ -61,13 +82,13 @@ def test_report_on_missing_folder_is_refused(tmp_path, capsys):
 
 def test_report_renders_from_records_alone(tmp_path):
     append_record(results_path(tmp_path), make_record())
-    result = run_cli("report", str(tmp_path))
+    result = harness("report", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "## Accuracy" in (tmp_path / "report.md").read_text()
 
 
 def test_list_shows_scenarios_and_backends():
-    result = run_cli("list")
+    result = harness("list")
     assert result.returncode == 0, result.stderr
     for word in ("one_char", "variable_length", "98.90", "500,000", "keras", "torch"):
         assert word in result.stdout
@@ -81,7 +102,7 @@ def test_compare_writes_a_table_to_stdout_and_file(tmp_path):
         append_record(results_path(a), make_record(seed=seed, wrong=dict.fromkeys("BCDEF", "Z")))
         append_record(results_path(b), make_record(seed=seed, us_per_update=5_000.0))
     out = tmp_path / "compare.md"
-    result = run_cli("compare", str(a), str(b), "--out", str(out))
+    result = harness("compare", str(a), str(b), "--out", str(out))
     assert result.returncode == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if line.startswith("| one_char"))
     assert "changed" in row and "0.5" in row  # +20 points, significant at n = 5/5; time B/A = 0.5
@@ -93,24 +114,10 @@ def test_compare_refuses_a_missing_run(tmp_path, capsys):
     assert "error: " in capsys.readouterr().err
 
 
-def _benchmark_json(path):
-    path.write_text(json.dumps({
-        "machine_info": {"cpu": {"brand_raw": "test cpu"}, "alphabet_bench": {"work_size": "smoke"}},
-        "datetime": "2026-01-01T00:00:00",
-        "benchmarks": [{
-            "group": "one_char", "name": "test_training_speed[one_char-torch]",
-            "stats": {"mean": 0.5, "stddev": 0.01, "min": 0.49, "rounds": 3},
-            "extra_info": {"backend": "torch", "execution": "idiomatic", "epochs": 10, "updates": 250,
-                           "accuracy": 0.2},
-        }],
-    }))
-    return path
-
-
 def test_report_renders_a_pytest_benchmark_json(tmp_path):
     append_record(results_path(tmp_path), make_record())
     bench = _benchmark_json(tmp_path / "bench.json")
-    result = run_cli("report", str(tmp_path), "--benchmark-json", str(bench))
+    result = harness("report", str(tmp_path), "--benchmark-json", str(bench))
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "report.md").read_text()
     section = text.split("## pytest-benchmark timings")[1]
@@ -128,3 +135,29 @@ def test_bad_benchmark_json_is_refused_and_nothing_written(tmp_path, capsys, con
     assert err.startswith("error: ") and err.count("\n") == 1
     assert not (tmp_path / "report.md").exists()
     assert main(["report", str(tmp_path), "--benchmark-json", str(tmp_path / "missing.json")]) == 2
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=st.lists(st.one_of(TOKENS, st.text(max_size=8)), max_size=8))
+def test_cli_parser_fuzz_never_tracebacks(argv, monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("harness.runs.driver.run_request", lambda *a, **k: SimpleNamespace(exit_code=0))
+    monkeypatch.setattr("harness.runs.verify.verify", lambda *a, **k: 0)
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse's --help
+        code = exc.code
+    assert code in (0, 2)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code == 2:
+        assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_an_argument_holding_a_newline_still_gives_a_one_line_error(tmp_path, monkeypatch, capsys):
+    """Found by the fuzz test above: argparse quotes the bad token, newline and all."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "\n"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: unrecognized arguments: \\n\n"
+    assert not any(tmp_path.iterdir())

@@ -1,61 +1,15 @@
-"""Record schema, the JSONL store and report rendering on synthetic records."""
+"""Aggregation and report rendering on synthetic records."""
 
 from __future__ import annotations
 
-import json
 import re
 
-import pandas as pd
 import pytest
 
-from harness.records import SCHEMA_VERSION, RecordError, validate_record
 from harness.reporting import aggregate
 from harness.reporting.report import render, write_report
-from harness.store import append_record, load_records, results_path
+from harness.store import append_record, results_path
 from tests.fakes import make_record
-
-
-def test_record_round_trips_through_the_store(tmp_path):
-    path = results_path(tmp_path)
-    records = [make_record(seed=s) for s in range(3)]
-    for record in records:
-        append_record(path, record)
-    loaded = load_records(path)
-    assert loaded.records == records and loaded.warnings == []
-    assert path.read_text().count("\n") == 3
-
-
-def test_pandas_loads_the_results_with_one_call(tmp_path):
-    path = results_path(tmp_path)
-    for s in range(2):
-        append_record(path, make_record(seed=s))
-    frame = pd.read_json(path, lines=True)
-    assert list(frame["seed"]) == [0, 1] and "accuracy" in frame.columns
-
-
-def test_torn_and_garbage_lines_become_warnings(tmp_path):
-    path = results_path(tmp_path)
-    append_record(path, make_record(seed=0))
-    with open(path, "a") as handle:
-        handle.write("garbage\n")
-        handle.write(json.dumps(make_record(seed=1))[:50])  # torn last line, no newline
-    loaded = load_records(path)
-    assert [r["seed"] for r in loaded.records] == [0]
-    assert len(loaded.warnings) == 2 and ":2:" in loaded.warnings[0] and ":3:" in loaded.warnings[1]
-
-
-def test_newer_schema_is_refused_by_name():
-    record = make_record()
-    record["schema_version"] = SCHEMA_VERSION + 1
-    with pytest.raises(RecordError, match="newer than this harness"):
-        validate_record(record)
-
-
-def test_missing_fields_are_named():
-    record = make_record()
-    del record["seed_streams"]
-    with pytest.raises(RecordError, match="seed_streams"):
-        validate_record(record)
 
 
 def test_accuracy_table_across_seeds():
@@ -143,11 +97,3 @@ def test_variable_length_error_by_input_length():
     section = text.split("by input length")[1]
     assert re.search(r"\|\s+1\s+\|\s+2\s+\|\s+50.0\s+\|", section), section
     assert re.search(r"\|\s+2\s+\|\s+1\s+\|\s+0.0\s+\|", section), section
-
-
-def test_records_from_before_an_optional_field_was_added_still_load(tmp_path):
-    record = make_record()
-    del record["seeds_together"], record["batch_train_seconds"]
-    append_record(results_path(tmp_path), record)
-    loaded = load_records(results_path(tmp_path))
-    assert loaded.warnings == [] and loaded.records[0]["seeds_together"] == 1

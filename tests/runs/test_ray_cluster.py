@@ -13,9 +13,8 @@ import pytest
 
 from backends import gpu_count, installed_backends
 from harness.store import results_path
+from tests.cli import CRASH_ENV, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-CRASH_ENV = {"ALPHABET_BENCH_BACKENDS": "crash=tests.crash_backend"}
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,

@@ -1,39 +1,11 @@
-"""Seed streams and job planning."""
+"""Job planning: every seed once, longest first, the quick profile, one resume key."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from harness.records import record_key
 from harness.runs.plan import Job, RunRequest, plan_jobs, quick_epochs
-from harness.runs.seeds import epoch_orders, make_plan, seed_streams
 from harness.runs.worker import failed_record
 from scenarios import ResolvedScenario, get_scenario, scenario_ids
-
-
-def test_streams_are_distinct_and_stable():
-    streams = seed_streams(3)
-    assert len(set(streams.values())) == 3
-    assert streams == seed_streams(3) and streams != seed_streams(4)
-
-
-def test_orders_are_permutations_reproducible_per_seed():
-    orders = epoch_orders(1, 25, 4, shuffle=True)
-    assert orders.shape == (4, 25)
-    assert all(sorted(row) == list(range(25)) for row in orders)
-    assert not np.array_equal(orders[0], orders[1])
-    assert np.array_equal(orders, epoch_orders(1, 25, 4, shuffle=True))
-    assert not np.array_equal(orders, epoch_orders(2, 25, 4, shuffle=True))
-
-
-def test_unshuffled_orders_are_identity():
-    orders = epoch_orders(1, 25, 3, shuffle=False)
-    assert (orders == np.arange(25)).all()
-
-
-def test_plan_uses_the_init_stream():
-    plan = make_plan(5, 25, 2, True)
-    assert plan.init_seed == seed_streams(5)["init"] and plan.seed == 5
 
 
 def test_updates_per_seed_matches_the_protocol():
