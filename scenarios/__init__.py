@@ -1,8 +1,9 @@
 """What is learned: scenario specs, the registry and the alphabet data. No framework imports."""
 
-from scenarios.data import ALPHABET, AlphabetData, build_data
+from scenarios.data import AlphabetData, build_data
 from scenarios.registry import SCENARIOS, UnknownScenarioError, get_scenario, scenario_ids
 from scenarios.spec import (
+    ALPHABET,
     ENCODINGS,
     GATE_ACTIVATIONS,
     INITS,

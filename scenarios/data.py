@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.spec import ResolvedScenario
+from scenarios.spec import ALPHABET, ResolvedScenario
 
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SCALE = float(len(ALPHABET))
 
 

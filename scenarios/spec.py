@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-Encoding = Literal["zero_based", "one_based"]
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ENCODINGS: tuple[str, ...] = ("zero_based", "one_based")
 INITS: tuple[str, ...] = ("native", "keras", "torch")
 # LSTM gate (recurrent) activation: today's logistic sigmoid, or Keras 2's piecewise-linear
@@ -92,6 +93,30 @@ class ResolvedScenario:
     @property
     def n_classes(self) -> int:
         return 27 if self.options.encoding == "one_based" else 26
+
+    @property
+    def n_samples(self) -> int:
+        """Training samples: the drawn sub-sequences, or every window the alphabet holds."""
+        spec = self.spec
+        return spec.n_samples if spec.data == "variable_length" else len(ALPHABET) - spec.window
+
+    @property
+    def batch_size(self) -> int:
+        return self.spec.batch_size or self.n_samples
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Updates per epoch; a short last batch is an update of its own."""
+        return math.ceil(self.n_samples / self.batch_size)
+
+    @property
+    def updates_per_seed(self) -> int:
+        return self.steps_per_epoch * self.epochs
+
+    @property
+    def orders_shape(self) -> tuple[int, int]:
+        """Shape of a seed's sample orders: one permutation of the samples per epoch."""
+        return (self.epochs, self.n_samples)
 
     def with_epochs(self, epochs: int | None) -> ResolvedScenario:
         return replace(self, options=replace(self.options, epochs=epochs))

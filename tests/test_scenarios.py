@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -104,6 +105,29 @@ def test_encode_matches_the_training_rows():
     np.testing.assert_allclose(data.encode(data.inputs[3]), data.x[3:4])
 
 
+@pytest.mark.parametrize("encoding", ["zero_based", "one_based"])
+@pytest.mark.parametrize("scenario_id", scenario_ids())
+def test_protocol_arithmetic_matches_the_data(scenario_id, encoding):
+    scenario = ResolvedScenario(get_scenario(scenario_id), ScenarioOptions(encoding=encoding, epochs=3))
+    n = build_data(scenario).n_samples
+    assert scenario.n_samples == n
+    assert scenario.batch_size == (scenario.spec.batch_size or n)
+    assert scenario.orders_shape == (3, n)
+    assert scenario.updates_per_seed == 3 * scenario.steps_per_epoch
+
+
+@pytest.mark.parametrize(
+    ("scenario_id", "batch_size", "steps"),
+    [("one_char", 1, 25), ("batch_state", None, 1), ("variable_length", 1, 1000),
+     ("one_char", 7, 4), ("one_char", 25, 1), ("feature_window", 10, 3)],  # 25 = 7+7+7+4; 23 = 10+10+3
+)
+def test_steps_per_epoch_count_a_short_last_batch(scenario_id, batch_size, steps):
+    spec = replace(get_scenario(scenario_id), batch_size=batch_size)
+    scenario = ResolvedScenario(spec, ScenarioOptions(epochs=2))
+    assert scenario.steps_per_epoch == steps
+    assert scenario.updates_per_seed == 2 * steps
+
+
 def test_spec_hash_changes_with_options():
     spec = get_scenario("one_char")
     base = ResolvedScenario(spec).spec_hash()
@@ -113,7 +137,7 @@ def test_spec_hash_changes_with_options():
 
 def test_scenarios_and_harness_import_no_framework():
     code = (
-        "import sys, scenarios, backends, harness.cli, harness.report, harness.executor;"
+        "import sys, scenarios, backends, harness.cli, harness.reporting.report, harness.runs.scheduler;"
         "bad = [m for m in ('torch', 'tensorflow', 'keras', 'jax', 'ray') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

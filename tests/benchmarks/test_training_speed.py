@@ -15,9 +15,8 @@ import os
 import pytest
 
 from backends import EXECUTIONS, RuntimeConfig, backend_names, get_entry, is_installed, load_backend
-from harness.evaluate import evaluate
-from harness.plan import updates_per_epoch
-from harness.seeds import make_plan, probe_rng
+from harness.runs.evaluate import evaluate
+from harness.runs.seeds import make_plan, probe_rng
 from scenarios import ResolvedScenario, build_data, get_scenario, scenario_ids
 from tests.conftest import is_benchmarking
 
@@ -27,12 +26,12 @@ SEED = 0
 
 def epochs_for(scenario: ResolvedScenario, size: str, benchmarking: bool) -> int:
     if not benchmarking:  # a plain test run: the smallest real training
-        return max(1, min(2, math.ceil(50 / updates_per_epoch(scenario))))
+        return max(1, min(2, math.ceil(50 / scenario.steps_per_epoch)))
     if size == "tutorial":
         return scenario.spec.epochs
     if size.isdigit():
         return int(size)
-    return max(1, min(scenario.spec.epochs, math.ceil(SMOKE_UPDATES / updates_per_epoch(scenario))))
+    return max(1, min(scenario.spec.epochs, math.ceil(SMOKE_UPDATES / scenario.steps_per_epoch)))
 
 
 @pytest.fixture(scope="session")
@@ -87,5 +86,5 @@ def test_training_speed(benchmark, backends_ready, request, scenario_id, backend
         "us_per_update": 1e6 * trained.train_seconds / trained.updates,
         "first_epoch_seconds": trained.first_epoch_seconds, "runtime": knobs,
     })
-    assert trained.updates == scenario.epochs * updates_per_epoch(scenario)
+    assert trained.updates == scenario.updates_per_seed
     assert len(trained.epoch_loss) == scenario.epochs and all(map(math.isfinite, trained.epoch_loss))
