@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from backends.base import DEVICES, Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
+from backends.timing import ProgressFn, Stopwatch, Timing
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,12 @@ __all__ = [
     "PLUGINS_ENV",
     "Backend",
     "Predictor",
+    "ProgressFn",
     "RuntimeConfig",
     "SeedPlan",
     "SeedTraining",
+    "Stopwatch",
+    "Timing",
     "UnknownBackendError",
     "apply_env",
     "backend_names",

@@ -8,16 +8,14 @@ to run, then hands back a `Predictor` so evaluation and probes stay framework-fr
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from backends.timing import ProgressFn, Timing
 from scenarios import AlphabetData, ResolvedScenario
-
-ProgressFn = Callable[[int], None]  # called with the number of updates just done
-
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 
@@ -50,6 +48,15 @@ class SeedPlan:
     init_seed: int  # weight-initialisation stream (framework RNG seed)
     orders: np.ndarray  # (epochs, n_samples) sample order of every epoch
 
+    def checked_orders(self, scenario: ResolvedScenario) -> np.ndarray:
+        """The orders as int64, refusing a shape other than the scenario's: a wrong plan must
+        fail before training, never train another protocol."""
+        orders = np.asarray(self.orders, dtype=np.int64)
+        if orders.shape != scenario.orders_shape:
+            raise ValueError(f"plan for seed {self.seed}: orders shape {orders.shape}, "
+                             f"expected {scenario.orders_shape} (epochs, samples)")
+        return orders
+
 
 @dataclass
 class SeedTraining:
@@ -59,12 +66,27 @@ class SeedTraining:
     predictor: Predictor
     epoch_loss: list[float]
     epoch_accuracy: list[float]
-    train_seconds: float  # the training loop only
-    first_epoch_seconds: float  # includes tracing / compilation
-    updates: int  # optimizer steps
+    timing: Timing  # of the loop that trained this seed (and the seeds trained with it)
+    updates: int  # optimizer steps of this seed
     extra: dict = field(default_factory=dict)
-    seeds_together: int = 1  # seeds trained in one batched program with this one
-    batch_train_seconds: float | None = None  # wall time of that whole batch (None: trained alone)
+
+    @property
+    def train_seconds(self) -> float:
+        """This seed's share of its training loop."""
+        return self.timing.per_seed_seconds
+
+    @property
+    def first_epoch_seconds(self) -> float:
+        return self.timing.first_epoch_seconds
+
+    @property
+    def seeds_together(self) -> int:
+        return self.timing.seeds_together
+
+    @property
+    def batch_train_seconds(self) -> float | None:
+        """The whole batch's loop when seeds trained together; None for a seed trained alone."""
+        return self.timing.train_seconds if self.timing.seeds_together > 1 else None
 
 
 class Predictor(Protocol):

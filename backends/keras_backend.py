@@ -8,32 +8,23 @@ TensorFlow and Keras are imported lazily, inside methods, so the registry can li
 this backend without paying for (or requiring) the import.
 
 Device: `--device cuda` builds and trains each model under `tf.device("/GPU:0")` with
-TF32 off (float32 matmuls, as on CPU). Timings stay honest on a GPU: `fit`'s epoch
-callback turns the epoch's loss into a Python float (a host sync) before it reads the
-clock, and the fast program's outputs are fetched (`.numpy()`) before the clock is read.
+TF32 off (float32 matmuls, as on CPU). No timing lap ends before the GPU has done the work:
+`fit`'s epoch callback turns the epoch's loss into a Python float (a host sync) first, and
+the fast program's outputs are fetched (`.numpy()`) first.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from backends import keras_fast
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
-from backends.keras_model import (
-    KerasPredictor,
-    build_model,
-    checked_orders,
-    epoch_logger,
-    fit_stateful,
-    named_variables,
-    trained_seed,
-)
+from backends.keras_model import KerasPredictor, build_model, fit_stateful, timed_fit
 
 if TYPE_CHECKING:
     import keras
@@ -42,7 +33,6 @@ if TYPE_CHECKING:
 
 # Execution modes this backend implements; anything else must not be silently mislabelled.
 EXECUTIONS = ("idiomatic", "fast")
-_named_variables = named_variables  # its historical name here
 
 
 def _import() -> tuple[Any, Any]:
@@ -145,14 +135,15 @@ class KerasBackend(Backend):
             return
         x, y = data.x, data.one_hot()
         for plan in plans:
-            orders = checked_orders(plan, scenario, data)
+            orders = plan.checked_orders(scenario)
             with self._device_scope():  # entered per seed, never held across a yield
                 model = self._build(scenario, data, plan.init_seed)
                 if scenario.spec.stateful:
-                    log, seconds = self._fit_stateful(model, x, y, orders, progress)
+                    fit = partial(fit_stateful, model, x, y, orders)
                 else:
-                    log, seconds = self._fit_stateless(model, x, y, orders, scenario, progress)
-            yield trained_seed(plan, model, scenario.spec.stateful, log, seconds)
+                    fit = self._fit_stateless(model, x, y, orders, scenario)
+                trained = timed_fit(plan, model, scenario, progress, fit)
+            yield trained
 
     def _train_fast(
         self,
@@ -169,17 +160,14 @@ class KerasBackend(Backend):
         """
         if not plans:
             return
-        orders = [checked_orders(plan, scenario, data) for plan in plans]
-        stateful = scenario.spec.stateful
+        for plan in plans:  # refuse a wrong plan before building anything
+            plan.checked_orders(scenario)
         with self._device_scope():  # all seeds finish together: train them all, then yield
             predictors = [
-                KerasPredictor(self._build(scenario, data, plan.init_seed), stateful) for plan in plans
+                KerasPredictor(self._build(scenario, data, plan.init_seed), scenario.spec.stateful)
+                for plan in plans
             ]
-            trained = list(keras_fast.train_plans(
-                plans, orders, predictors, data.x, data.one_hot(),
-                batch=scenario.spec.batch_size or data.n_samples, stateful=stateful, progress=progress,
-                gate_activation=scenario.options.gate_activation,
-            ))
+            trained = list(keras_fast.train_plans(scenario, data, plans, predictors, progress))
         yield from trained
 
     @staticmethod
@@ -195,46 +183,25 @@ class KerasBackend(Backend):
         y: np.ndarray,
         orders: np.ndarray,
         scenario: ResolvedScenario,
-        progress: ProgressFn,
-    ) -> tuple[Any, float]:
+    ) -> Callable[[Any], None]:
         """All epochs in one `fit` over a dataset that already holds every epoch's order.
 
         Each epoch's rows are batched on their own, so a batch never spans two epochs
         even when the batch size does not divide the sample count. Keras keeps one
         iterator across epochs when `steps_per_epoch` is given, so epoch e sees orders[e].
+        The dataset is built here, before the clock starts; the returned call runs `fit`.
         """
         tf, _ = _import()
-        n = x.shape[0]
-        batch = scenario.spec.batch_size or n
-        steps = math.ceil(n / batch)
+        batch = scenario.batch_size
         ds = tf.data.Dataset.from_tensor_slices((x[orders], y[orders])).flat_map(
             lambda ex, ey: tf.data.Dataset.from_tensor_slices((ex, ey)).batch(batch)
         )
-        log = epoch_logger(progress, steps)
-        log.start = time.perf_counter()
-        model.fit(
-            ds,
-            epochs=scenario.epochs,
-            steps_per_epoch=steps,
-            shuffle=False,
-            verbose=0,
-            callbacks=[log],
-        )
-        return log, time.perf_counter() - log.start
 
-    @staticmethod
-    def _fit_stateful(
-        model: keras.Model,
-        x: np.ndarray,
-        y: np.ndarray,
-        orders: np.ndarray,
-        progress: ProgressFn,
-    ) -> tuple[Any, float]:
-        """`keras_model.fit_stateful`, logged and timed."""
-        log = epoch_logger(progress, x.shape[0])
-        log.start = time.perf_counter()
-        fit_stateful(model, x, y, orders, log)
-        return log, time.perf_counter() - log.start
+        def fit(log: Any) -> None:
+            model.fit(ds, epochs=scenario.epochs, steps_per_epoch=scenario.steps_per_epoch,
+                      shuffle=False, verbose=0, callbacks=[log])
+
+        return fit
 
 
 BACKEND_CLASS = KerasBackend

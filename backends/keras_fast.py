@@ -15,16 +15,19 @@ TensorFlow is imported inside functions; `KerasBackend.setup` has configured it 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backends.base import SeedPlan, SeedTraining
+from backends.base import ProgressFn, SeedPlan, SeedTraining
 from backends.keras_model import gate_name
+from backends.timing import Stopwatch, Timing
+
+if TYPE_CHECKING:
+    from scenarios import AlphabetData, ResolvedScenario
 
 FAST_PATH = "xla-stacked"
 JIT_COMPILE = True
@@ -69,13 +72,12 @@ class AdamHyper:
 
 @dataclass
 class FastRun:
-    """What the batched program hands back: per-seed weights and logs, batch timings."""
+    """What the batched program hands back: per-seed weights and logs, the batch's timing."""
 
     weights: list[dict[str, np.ndarray]]
     epoch_loss: np.ndarray  # (epochs, S)
     epoch_accuracy: np.ndarray  # (epochs, S)
-    batch_seconds: float  # wall time of all program calls
-    first_epoch_seconds: float  # the first call runs one epoch and pays tracing + XLA compile
+    timing: Timing  # of all program calls; the first call runs one epoch and pays tracing + XLA compile
     updates: int  # optimizer steps per seed
 
 
@@ -181,10 +183,11 @@ def _program(stateful: bool, jit_compile: bool, gate_activation: str = "sigmoid"
     return tf.function(run, jit_compile=jit_compile, reduce_retracing=False)
 
 
-def _batched_orders(orders: list[np.ndarray], batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _batched_orders(
+    orders: list[np.ndarray], batch: int, steps: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(E, steps, S, B) sample ids, padded where B does not divide n; mask and true batch sizes."""
     epochs, n = orders[0].shape
-    steps = math.ceil(n / batch)
     padded = np.zeros((len(orders), epochs, steps * batch), dtype=np.int32)
     for s, order in enumerate(orders):
         padded[s, :, :n] = order
@@ -194,40 +197,38 @@ def _batched_orders(orders: list[np.ndarray], batch: int) -> tuple[np.ndarray, n
 
 
 def train_stacked(
+    scenario: ResolvedScenario,
     init: list[dict[str, np.ndarray]],
     x: np.ndarray,
     y_one_hot: np.ndarray,
     orders: list[np.ndarray],
-    batch: int,
-    stateful: bool,
     hyper: AdamHyper,
-    progress: Callable[[int], None],
+    progress: ProgressFn,
     jit_compile: bool = JIT_COMPILE,
-    gate_activation: str = "sigmoid",
 ) -> FastRun:
     """Train len(init) independent models together; orders[s] is seed s's (epochs, n) order.
 
-    The first call runs one epoch only, so `first_epoch_seconds` is the first epoch plus
-    tracing and XLA compilation; later calls run chunks of epochs. `progress` gets the
+    The first call runs one epoch only, so the first lap is the first epoch plus tracing and
+    XLA compilation; later calls run chunks of epochs, a lap each. `progress` gets the
     updates of each call summed over seeds.
     """
     import tensorflow as tf
 
+    stateful, batch, steps = scenario.spec.stateful, scenario.batch_size, scenario.steps_per_epoch
     if stateful and batch != 1:
         raise ValueError("fast keras path: a stateful model trains with batch 1")
-    n_seeds, epochs = len(init), orders[0].shape[0]
-    ids, sample_mask, batch_sizes = _batched_orders(orders, batch)
-    steps = ids.shape[1]
+    n_seeds, epochs = len(init), scenario.epochs
+    ids, sample_mask, batch_sizes = _batched_orders(orders, batch, steps)
     chunk = max(1, min(epochs, math.ceil(MIN_STEPS_PER_CALL / steps)))
     params = tuple(tf.constant(np.stack([w[name] for w in init]), tf.float32) for name in PARAM_NAMES)
     m = tuple(tf.zeros_like(p) for p in params)
     v = tuple(tf.zeros_like(p) for p in params)
     step = tf.constant(0, tf.int64)
     args = [tf.constant(a) for a in (x, y_one_hot, sample_mask, batch_sizes, hyper.vector())]
-    program = _program(stateful, jit_compile, gate_activation)
+    program = _program(stateful, jit_compile, scenario.options.gate_activation)
     losses, accs = [], []
-    start = time.perf_counter()
-    first_epoch = 0.0
+    stopwatch = Stopwatch(progress)  # each lap follows `.numpy()`, which waits for the call
+    stopwatch.start()
     done = 0
     while done < epochs:
         count = 1 if done == 0 else min(chunk, epochs - done)
@@ -237,57 +238,48 @@ def train_stacked(
             params, m, v, step, args[0], args[1], tf.constant(block), args[2], args[3],
             tf.constant(count), args[4],
         )
-        losses.append(loss.numpy()[:count])  # .numpy() waits for the call to finish
+        losses.append(loss.numpy()[:count])
         accs.append(acc.numpy()[:count])
-        if done == 0:
-            first_epoch = time.perf_counter() - start
         done += count
-        progress(n_seeds * steps * count)
-    seconds = time.perf_counter() - start
+        stopwatch.lap(n_seeds * steps * count)
+    timing = stopwatch.stop(seeds_together=n_seeds)
     stacked = [p.numpy() for p in params]
     weights = [{name: w[s] for name, w in zip(PARAM_NAMES, stacked, strict=True)} for s in range(n_seeds)]
     return FastRun(
         weights=weights,
         epoch_loss=np.concatenate(losses),
         epoch_accuracy=np.concatenate(accs),
-        batch_seconds=seconds,
-        first_epoch_seconds=first_epoch,
+        timing=timing,
         updates=int(step.numpy()),
     )
 
 
 def train_plans(
+    scenario: ResolvedScenario,
+    data: AlphabetData,
     plans: list[SeedPlan],
-    orders: list[np.ndarray],
     predictors: Sequence[Any],  # KerasPredictor (not imported: it imports this module)
-    x: np.ndarray,
-    y_one_hot: np.ndarray,
-    batch: int,
-    stateful: bool,
-    progress: Callable[[int], None],
-    gate_activation: str = "sigmoid",
+    progress: ProgressFn,
 ) -> Iterator[SeedTraining]:
     """Train every plan from its idiomatic model's weights and load the result back into it.
 
-    All seeds finish together; `train_seconds` is each seed's share of the batch's wall time.
-    `gate_activation` must be the one the models were built with (checked: the predictors
-    evaluate the trained weights with their own cell).
+    All seeds finish together and share one `Timing`. The models must have been built with
+    the scenario's gate activation (checked: the predictors evaluate the trained weights with
+    their own cell).
     """
+    gate = scenario.options.gate_activation
     built_with = gate_name(predictors[0].model)
-    if built_with != gate_activation:
-        raise ValueError(f"fast keras path: gate {gate_activation!r}, but the model has {built_with!r}")
+    if built_with != gate:
+        raise ValueError(f"fast keras path: gate {gate!r}, but the model has {built_with!r}")
     run = train_stacked(
+        scenario,
         init=[p.weights() for p in predictors],
-        x=x,
-        y_one_hot=y_one_hot,
-        orders=orders,
-        batch=batch,
-        stateful=stateful,
+        x=data.x,
+        y_one_hot=data.one_hot(),
+        orders=[plan.checked_orders(scenario) for plan in plans],
         hyper=AdamHyper.from_keras(predictors[0].model.optimizer),
         progress=progress,
-        gate_activation=gate_activation,
     )
-    together = len(plans)
     for s, (plan, predictor) in enumerate(zip(plans, predictors, strict=True)):
         predictor.set_weights(run.weights[s])
         yield SeedTraining(
@@ -295,10 +287,6 @@ def train_plans(
             predictor=predictor,
             epoch_loss=[float(v) for v in run.epoch_loss[:, s]],
             epoch_accuracy=[float(v) for v in run.epoch_accuracy[:, s]],
-            train_seconds=run.batch_seconds / together,
-            first_epoch_seconds=run.first_epoch_seconds,
+            timing=run.timing,
             updates=run.updates,
-            extra={},
-            seeds_together=together,
-            batch_train_seconds=run.batch_seconds,
         )

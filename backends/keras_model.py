@@ -9,12 +9,13 @@ imported lazily, after the backend has set KERAS_BACKEND and its thread knobs.
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from backends.base import ProgressFn, SeedPlan, SeedTraining
+from backends.timing import Stopwatch
 
 if TYPE_CHECKING:
     import keras
@@ -56,28 +57,25 @@ def gate_name(model: keras.Model) -> str:
     return "hard_sigmoid_2017" if fn is hard_sigmoid_2017 else getattr(fn, "__name__", repr(fn))
 
 
-def epoch_logger(progress: ProgressFn, updates_per_epoch: int) -> Any:
-    """A Keras callback recording loss, accuracy and a clock stamp at every epoch end.
+def epoch_logger(stopwatch: Stopwatch, updates_per_epoch: int) -> Any:
+    """A Keras callback recording loss and accuracy at every epoch end, and ending a lap there.
 
-    The stamp is read after the logs are converted to Python floats: that conversion waits
-    for the epoch's last update on the device, so a stamp never precedes the work it times.
+    The lap comes after the logs are converted to Python floats: that conversion waits for
+    the epoch's last update on the device, so a lap never ends before the work it times.
     """
     keras = import_keras()
 
     class EpochLog(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
-            self.start = 0.0  # set by the caller right before training starts
             self.loss: list[float] = []
             self.accuracy: list[float] = []
-            self.stamps: list[float] = []
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs or {}
             self.loss.append(float(logs["loss"]))  # host sync
             self.accuracy.append(float(logs["accuracy"]))
-            self.stamps.append(time.perf_counter())
-            progress(updates_per_epoch)
+            stopwatch.lap(updates_per_epoch)
 
     return EpochLog()
 
@@ -183,16 +181,6 @@ def build_model(
     return model
 
 
-def checked_orders(plan: SeedPlan, scenario: ResolvedScenario, data: AlphabetData) -> np.ndarray:
-    """The plan's (epochs, n_samples) orders, refusing any other shape."""
-    orders = np.asarray(plan.orders, dtype=np.int64)
-    if orders.shape != (scenario.epochs, data.n_samples):
-        raise ValueError(
-            f"plan {plan.seed}: orders shape {orders.shape} != {(scenario.epochs, data.n_samples)}"
-        )
-    return orders
-
-
 def fit_stateful(model: keras.Model, x: np.ndarray, y: np.ndarray, orders: np.ndarray, log: Any) -> None:
     """The tutorial's loop: one unshuffled `fit` epoch at batch 1, then zero the LSTM state.
 
@@ -204,16 +192,19 @@ def fit_stateful(model: keras.Model, x: np.ndarray, y: np.ndarray, orders: np.nd
         lstm.reset_state()
 
 
-def trained_seed(plan: SeedPlan, model: keras.Model, stateful: bool, log: Any,
-                 seconds: float) -> SeedTraining:
-    """What every Keras `fit` path hands back for one seed, from its model and epoch log."""
+def timed_fit(plan: SeedPlan, model: keras.Model, scenario: ResolvedScenario, progress: ProgressFn,
+              fit: Callable[[Any], None]) -> SeedTraining:
+    """Train one seed by `fit(callback)` (every `model.fit` call of the seed, each passed that
+    callback) under a `Stopwatch`, and hand it back: how every Keras `fit` path is timed."""
+    stopwatch = Stopwatch(progress)  # the callback's float(loss) is the host sync
+    log = epoch_logger(stopwatch, scenario.steps_per_epoch)
+    stopwatch.start()
+    fit(log)
     return SeedTraining(
         seed=plan.seed,
-        predictor=KerasPredictor(model, stateful),
+        predictor=KerasPredictor(model, scenario.spec.stateful),
         epoch_loss=log.loss,
         epoch_accuracy=log.accuracy,
-        train_seconds=seconds,
-        first_epoch_seconds=log.stamps[0] - log.start if log.stamps else 0.0,
+        timing=stopwatch.stop(),
         updates=int(np.asarray(model.optimizer.iterations)),
-        extra={},
     )

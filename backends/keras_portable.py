@@ -33,22 +33,16 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
-from backends.keras_model import (
-    build_model,
-    checked_orders,
-    epoch_logger,
-    fit_stateful,
-    import_keras,
-    trained_seed,
-)
+from backends.keras_model import build_model, fit_stateful, import_keras, timed_fit
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
     from scenarios import AlphabetData, ResolvedScenario
 
@@ -176,38 +170,39 @@ class KerasPortableBackend(Backend):
     ) -> Iterator[SeedTraining]:
         """One fresh model per plan, `fit` as configured, yielded as soon as it is trained."""
         x, y = data.x, data.one_hot()
-        n, stateful = data.n_samples, scenario.spec.stateful
-        batch = scenario.spec.batch_size or n
-        steps = -(-n // batch)  # updates per epoch, a last partial batch included
         for plan in plans:
-            orders = checked_orders(plan, scenario, data)
-            model = self._build(scenario, data, plan.init_seed, updates_per_epoch=steps)
-            log = epoch_logger(progress, steps)
-            log.start = time.perf_counter()
-            if stateful:
-                fit_stateful(model, x, y, orders, log)
-            elif n % batch == 0:
-                model.fit(x[orders].reshape(-1, *x.shape[1:]), y[orders].reshape(-1, y.shape[-1]),
-                          batch_size=batch, epochs=len(orders), steps_per_epoch=n // batch,
-                          shuffle=False, verbose=0, callbacks=[log])
-            else:  # a batch would span two epochs: one fit per epoch keeps them apart
-                for order in orders:
-                    model.fit(x[order], y[order], batch_size=batch, epochs=1, shuffle=False,
-                              verbose=0, callbacks=[log])
-            yield trained_seed(plan, model, stateful, log, time.perf_counter() - log.start)
+            orders = plan.checked_orders(scenario)
+            model = self._build(scenario, data, plan.init_seed)
+            fit = partial(_fit, model, scenario, x, y, orders)
+            yield timed_fit(plan, model, scenario, progress, fit)
 
-    def _build(self, scenario: ResolvedScenario, data: AlphabetData, init_seed: int,
-               updates_per_epoch: int) -> keras.Model:
+    def _build(self, scenario: ResolvedScenario, data: AlphabetData, init_seed: int) -> keras.Model:
         """`keras_model.build_model`, compiled for this execution (and the torch workaround)."""
         compile_options: dict[str, Any] = {}
         if self.execution == "fast":
             compile_options["jit_compile"] = self.jit_compile
             if self.per_epoch:
-                compile_options["steps_per_execution"] = updates_per_epoch
+                compile_options["steps_per_execution"] = scenario.steps_per_epoch
         lstm_options = {}
         if self.keras_backend == "torch" and scenario.spec.stateful:
             lstm_options["use_cudnn"] = False  # keras-team/keras#20875
         return build_model(scenario, data, init_seed, lstm_options, compile_options)
+
+
+def _fit(model: keras.Model, scenario: ResolvedScenario, x: np.ndarray, y: np.ndarray, orders: np.ndarray,
+         log: Any) -> None:
+    """Every `fit` call of one seed, each with the epoch callback `log`."""
+    n, batch = scenario.n_samples, scenario.batch_size
+    if scenario.spec.stateful:
+        fit_stateful(model, x, y, orders, log)
+    elif n % batch == 0:
+        model.fit(x[orders].reshape(-1, *x.shape[1:]), y[orders].reshape(-1, y.shape[-1]),
+                  batch_size=batch, epochs=len(orders), steps_per_epoch=scenario.steps_per_epoch,
+                  shuffle=False, verbose=0, callbacks=[log])
+    else:  # a batch would span two epochs: one fit per epoch keeps them apart
+        for order in orders:
+            model.fit(x[order], y[order], batch_size=batch, epochs=1, shuffle=False,
+                      verbose=0, callbacks=[log])
 
 
 BACKEND_CLASS = KerasPortableBackend

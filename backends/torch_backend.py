@@ -6,13 +6,13 @@ listing backends) stays cheap and works where torch is missing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
+from backends.timing import Stopwatch
 from scenarios import AlphabetData, ResolvedScenario
 
 if TYPE_CHECKING:
@@ -154,20 +154,15 @@ class TorchBackend(Backend):
     ) -> Iterator[SeedTraining]:
         import torch
 
+        orders = [plan.checked_orders(scenario) for plan in plans]  # refuse a wrong plan up front
         x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float32)).to(self._device)
         y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.int64)).to(self._device)
-        for plan in plans:
-            if plan.orders.shape != (scenario.epochs, data.n_samples):
-                raise ValueError(
-                    f"plan for seed {plan.seed}: orders shape {plan.orders.shape}, "
-                    f"expected {(scenario.epochs, data.n_samples)}"
-                )
         if self._execution == "fast":
-            yield from self._train_fast(scenario, x, y, plans, progress)
+            yield from self._train_fast(scenario, x, y, plans, orders, progress)
             return
-        for plan in plans:
+        for plan, order in zip(plans, orders, strict=True):
             model = build_model(scenario, plan.init_seed).to(self._device)
-            yield _train_one(model, scenario, x, y, plan, progress)
+            yield _train_one(model, scenario, x, y, plan, order, progress)
 
     def _train_fast(
         self,
@@ -175,6 +170,7 @@ class TorchBackend(Backend):
         x: torch.Tensor,
         y: torch.Tensor,
         plans: list[SeedPlan],
+        orders: list[np.ndarray],
         progress: ProgressFn,
     ) -> Iterator[SeedTraining]:
         """All plans at once; every seed starts from exactly its idiomatic initialisation."""
@@ -186,15 +182,12 @@ class TorchBackend(Backend):
         layout = Layout(spec.features, spec.units, scenario.n_classes)
         params = layout.stack([build_model(scenario, plan.init_seed) for plan in plans])
         result = train_stacked(
-            layout, tuple(p.to(x.device) for p in params), x, y, np.stack([plan.orders for plan in plans]),
-            batch=spec.batch_size or x.shape[0], stateful=spec.stateful, lr=spec.learning_rate,
+            scenario, layout, tuple(p.to(x.device) for p in params), x, y, np.stack(orders),
             progress=progress, compile_step=self._knobs.get("fast_path") == "compiled",
-            eps=scenario.options.adam_epsilon("torch"), gate=scenario.options.gate_activation,
         )
         self._knobs["fast_path"] = result.path
         if result.note is not None:
             self._knobs["fast_path_note"] = result.note
-        together = len(plans)
         for row, plan in enumerate(plans):
             model = build_model(scenario, plan.init_seed)  # on cpu, for the predictor
             model.load_state_dict(layout.state_dict(result.params, row))
@@ -203,11 +196,8 @@ class TorchBackend(Backend):
                 predictor=TorchPredictor(model, spec.stateful),
                 epoch_loss=[float(v) for v in result.epoch_loss[row]],
                 epoch_accuracy=[float(v) for v in result.epoch_accuracy[row]],
-                train_seconds=result.train_seconds / together,
-                first_epoch_seconds=result.first_epoch_seconds,
+                timing=result.timing,
                 updates=result.updates_per_seed,
-                seeds_together=together,
-                batch_train_seconds=result.train_seconds,
             )
 
 
@@ -227,6 +217,7 @@ def _train_one(
     x: torch.Tensor,
     y: torch.Tensor,
     plan: SeedPlan,
+    orders: np.ndarray,
     progress: ProgressFn,
 ) -> SeedTraining:
     """The training loop for one seed, timed without model building or evaluation.
@@ -240,11 +231,10 @@ def _train_one(
 
     spec = scenario.spec
     device = x.device
-    n = x.shape[0]
-    batch = spec.batch_size or n
+    n, batch = scenario.n_samples, scenario.batch_size
     starts = range(0, n, batch)
     sizes = torch.tensor([min(batch, n - s) for s in starts], dtype=torch.float64, device=device)
-    orders = torch.from_numpy(np.ascontiguousarray(plan.orders, dtype=np.int64)).to(device)
+    orders_t = torch.from_numpy(np.ascontiguousarray(orders)).to(device)
     loss_fn = nn.CrossEntropyLoss()
     # eps is passed only when asked for: the default call is the tutorial's, torch's own eps.
     eps = {} if scenario.options.adam_eps is None else {"eps": scenario.options.adam_epsilon("torch")}
@@ -253,13 +243,10 @@ def _train_one(
 
     epoch_loss: list[float] = []
     epoch_accuracy: list[float] = []
-    updates = 0
-    first_epoch = 0.0
-    paused = 0.0  # time spent in the harness's progress callback
-    sync(device)
-    t0 = time.perf_counter()
-    for epoch in range(orders.shape[0]):
-        xe, ye = x[orders[epoch]], y[orders[epoch]]  # this epoch's order; slices are views
+    stopwatch = Stopwatch(progress, sync=lambda: sync(device))
+    stopwatch.start()
+    for order in orders_t:
+        xe, ye = x[order], y[order]  # this epoch's order
         state = None  # stateful: zero state at the start of every epoch
         losses, logits_seen = [], []
         for start in starts:
@@ -273,29 +260,19 @@ def _train_one(
                 state = (new_state[0].detach(), new_state[1].detach())
             losses.append(loss.detach())
             logits_seen.append(logits.detach())
-        updates += len(starts)
         # One host sync per epoch: sample-weighted loss, accuracy of pre-update predictions.
         epoch_loss.append(float((torch.stack(losses).double() * sizes).sum()) / n)
         correct = (torch.cat(logits_seen).argmax(dim=1) == ye).sum()
         epoch_accuracy.append(int(correct) / n)
-        sync(device)
-        now = time.perf_counter()
-        if epoch == 0:
-            first_epoch = now - t0
-        progress(len(starts))
-        paused += time.perf_counter() - now
-    sync(device)
-    train_seconds = time.perf_counter() - t0 - paused
-
+        stopwatch.lap(len(starts))
+    timing = stopwatch.stop()  # before the model moves to the cpu
     return SeedTraining(
         seed=plan.seed,
         predictor=TorchPredictor(model.cpu(), spec.stateful),
         epoch_loss=epoch_loss,
         epoch_accuracy=epoch_accuracy,
-        train_seconds=train_seconds,
-        first_epoch_seconds=first_epoch,
-        updates=updates,
-        extra={},
+        timing=timing,
+        updates=len(starts) * len(epoch_loss),
     )
 
 

@@ -15,7 +15,6 @@ summation order. On cuda, data, parameters and optimizer state all live on the G
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,9 +22,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from backends.timing import ProgressFn, Stopwatch, Timing
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
+
+    from scenarios import ResolvedScenario
 
 # torch.optim.Adam defaults (no weight decay, no amsgrad); lr and eps come from the scenario.
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
@@ -221,37 +224,36 @@ class StackedResult:
     epoch_loss: np.ndarray  # (S, epochs)
     epoch_accuracy: np.ndarray  # (S, epochs)
     updates_per_seed: int
-    train_seconds: float  # the whole batch's training loop, progress callbacks excluded
-    first_epoch_seconds: float  # includes tracing and compilation of the step
+    timing: Timing  # of the whole batch; the first epoch includes tracing and compiling the step
     path: str  # "compiled" or "eager-stacked"
     note: str | None = None  # why compilation was abandoned, if it was
 
 
 def train_stacked(
+    scenario: ResolvedScenario,
     layout: Layout,
     params: Params,
     x: torch.Tensor,
     y: torch.Tensor,
     orders: np.ndarray,
-    batch: int,
-    stateful: bool,
-    lr: float,
-    progress: Callable[[int], None],
+    progress: ProgressFn,
     compile_step: bool,
-    eps: float = EPS,
-    gate: str = "sigmoid",
 ) -> StackedResult:
     """Train all seeds together; orders (S, epochs, n); params, x and y on one device.
 
-    Tracing and compilation happen in the first update, so they land in first_epoch_seconds
-    (and in train_seconds, as for any framework that compiles).
+    Batch size, state carrying, learning rate, Adam epsilon and gate activation are the
+    scenario's. Tracing and compilation happen in the first update, so they land in the
+    first epoch (and in the whole loop, as for any framework that compiles).
     """
     import torch
 
     from backends.torch_cells import sync
 
     device = x.device
+    stateful, lr, gate = scenario.spec.stateful, scenario.spec.learning_rate, scenario.options.gate_activation
+    eps = scenario.options.adam_epsilon("torch")
     seeds, epochs, n = orders.shape
+    batch = scenario.batch_size
     starts = list(range(0, n, batch))
     sizes = torch.tensor([min(batch, n - s) for s in starts], dtype=torch.float64, device=device)
     orders_t = torch.from_numpy(np.ascontiguousarray(orders, dtype=np.int64)).to(device)
@@ -267,9 +269,9 @@ def train_stacked(
     zeros = torch.zeros(seeds, batch, layout.units, device=device)  # stateless steps make their own
 
     epoch_loss, epoch_acc = np.zeros((seeds, epochs)), np.zeros((seeds, epochs))
-    k, first_epoch, paused = 0, 0.0, 0.0
-    sync(device)
-    t0 = time.perf_counter()
+    k = 0
+    stopwatch = Stopwatch(progress, sync=lambda: sync(device))
+    stopwatch.start()
     for epoch in range(epochs):
         h, c = zeros, zeros.clone()  # stateful: zero state each epoch; h is not c, as later
         losses, correct = [], []
@@ -290,17 +292,9 @@ def train_stacked(
         loss_sum = (torch.stack(losses, dim=1).double() * sizes).sum(dim=1)
         epoch_loss[:, epoch] = (loss_sum / n).cpu().numpy()
         epoch_acc[:, epoch] = torch.stack(correct, dim=1).sum(dim=1).cpu().numpy() / n
-        sync(device)
-        now = time.perf_counter()
-        if epoch == 0:
-            first_epoch = now - t0
-        progress(seeds * len(starts))
-        paused += time.perf_counter() - now
-    sync(device)
-    return StackedResult(
-        params, epoch_loss, epoch_acc, epochs * len(starts),
-        time.perf_counter() - t0 - paused, first_epoch, path, note,
-    )
+        stopwatch.lap(seeds * len(starts))
+    timing = stopwatch.stop(seeds_together=seeds)
+    return StackedResult(params, epoch_loss, epoch_acc, epochs * len(starts), timing, path, note)
 
 
 def _epoch_batches(

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining
+from backends.timing import Timing
 from scenarios import AlphabetData, ResolvedScenario
 from tests.fakes import NextLetter
 
@@ -41,7 +42,7 @@ class CrashBackend(Backend):
             loss = [float("nan")] * epochs if plan.seed == victim and mode == "nan" else [1.0] * epochs
             progress(epochs * data.n_samples)
             yield SeedTraining(plan.seed, NextLetter(data.n_classes, data.offset), loss, [1.0] * epochs,
-                               train_seconds=0.01, first_epoch_seconds=0.001, updates=epochs * data.n_samples)
+                               timing=Timing(0.01, 0.001), updates=epochs * data.n_samples)
 
 
 BACKEND_CLASS = CrashBackend

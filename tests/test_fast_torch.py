@@ -135,13 +135,19 @@ def test_compile_failure_falls_back_to_stacked_eager(monkeypatch, fail_at):
         assert_same_training(reference, trained, data)
 
 
-def test_setup_switches_the_execution_of_an_instance():
+def test_setup_switches_the_execution_of_an_instance(monkeypatch):
+    import backends.torch_fast as fast_module
+
+    def no_fast(*args, **kwargs):
+        raise AssertionError("the fast loop ran")
+
+    monkeypatch.setattr(fast_module, "train_stacked", no_fast)
     backend = load_backend("torch")
     backend.setup(RuntimeConfig(threads=1, execution="fast"))
     backend.setup(RuntimeConfig(threads=1, execution="idiomatic"))
     scenario, data = resolve("one_char", 1)
     (result,) = train(backend, scenario, data, plans_for(scenario, data.n_samples, (0,)))
-    assert result.batch_train_seconds is None  # the idiomatic loop ran
+    assert result.updates == scenario.updates_per_seed  # the idiomatic loop ran
     with pytest.raises(ValueError, match="valid choices: idiomatic, fast"):
         backend.setup(RuntimeConfig(threads=1, execution="jit"))
 

@@ -124,11 +124,11 @@ def test_fast_program_is_cached_per_gate_and_checks_the_model(backend):
         False, True, "hard_sigmoid_2017")
     scenario = _scenario("one_char", 1)
     data = build_data(scenario)
-    predictor = KerasPredictor(KerasBackend._build(scenario, data, 1), False)
+    predictor = KerasPredictor(KerasBackend._build(scenario, data, 1), False)  # sigmoid gates
     plan = SeedPlan(seed=0, init_seed=1, orders=np.arange(data.n_samples)[None])
+    hard = _scenario("one_char", 1, gate_activation="hard_sigmoid_2017")
     with pytest.raises(ValueError, match="gate"):
-        list(keras_fast.train_plans([plan], [plan.orders], [predictor], data.x, data.one_hot(), 1, False,
-                                    lambda n: None, gate_activation="hard_sigmoid_2017"))
+        list(keras_fast.train_plans(hard, data, [plan], [predictor], lambda n: None))
 
 
 def test_device_is_recorded_and_cuda_without_gpu_is_refused(backend):
