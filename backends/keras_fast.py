@@ -1,7 +1,7 @@
 """Keras backend, "fast" execution: all seeds of a job in one compiled training program.
 
-Why: `model.fit` at batch 1 spends ~1.7 ms per update on Python and graph dispatch around
-a few microseconds of arithmetic. Here one `tf.function` (XLA-compiled) loops over whole
+Why: at batch 1, almost all of a `model.fit` update is Python and graph dispatch around a
+few microseconds of arithmetic. Here one `tf.function` (XLA-compiled) loops over whole
 epochs for all S seeds at once. Each seed keeps its own weights and Adam slots, stacked
 along a leading seed axis so one batched matmul serves every seed without mixing them,
 and its own per-epoch sample order. Batch size, loss, the Adam formula (copied from

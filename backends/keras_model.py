@@ -83,9 +83,9 @@ def epoch_logger(stopwatch: Stopwatch, updates_per_epoch: int) -> Any:
 class KerasPredictor:
     """A trained Keras model seen through `backends.base.Predictor`.
 
-    Uses `predict_on_batch` (one traced function, ~1 ms a call): `model.predict`
-    builds a data pipeline per call and an eager `model(x)` runs the LSTM op by op,
-    both ~10-20 ms, which would dominate the per-letter probes.
+    Uses `predict_on_batch` (one traced function): `model.predict` builds a data pipeline
+    per call and an eager `model(x)` runs the LSTM op by op, each an order of magnitude
+    slower, which would dominate the per-letter probes.
     """
 
     def __init__(self, model: keras.Model, stateful: bool) -> None:

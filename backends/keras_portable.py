@@ -10,13 +10,10 @@ backends. Here both executions are plain `model.fit` on numpy arrays, with the m
 - fast: the same `fit`, compiled with `jit_compile=True` and `steps_per_execution` = updates per
   epoch (one dispatch per epoch, no per-step callbacks between updates).
   On PyTorch neither works as such: Keras refuses `steps_per_execution > 1` there, and
-  `jit_compile=True` (`torch.compile` of Keras's train step; torch 2.13, Keras 3.15.1) is
-  pathological for this harness: 8-22 s of compilation per seed, because every new model
-  recompiles (dynamo guards on layer ids and names, and again on `grad is None` after the first
-  step; a later `fit` call can recompile too), then ~1.1-2 ms per update against ~3-4.5 ms eager.
-  With ~2 recompiles per model, dynamo's recompile_limit (8) is hit after a few seeds and the
-  rest of a job's seeds silently run eager: one job would mix both modes. So keras-torch's fast
-  execution is the eager `fit` (FAST_COMPILE), recorded as `jit_compile: False` with `fast_note`.
+  `jit_compile=True` (`torch.compile` of Keras's train step) recompiles every new model (dynamo
+  guards on layer ids and names), seconds per seed, until dynamo's recompile limit makes a job's
+  remaining seeds silently eager: one job would mix both modes. So keras-torch's fast execution
+  is the eager `fit` (FAST_COMPILE), recorded as `jit_compile: False` with `fast_note`.
 
 Sample order: all epochs go to one `fit` as the concatenation of the plan's per-epoch orders
 with `steps_per_epoch` = n / batch and `shuffle=False`; Keras keeps one data iterator across
@@ -24,7 +21,7 @@ epochs when `steps_per_epoch` is given, so epoch e trains on exactly orders[e]
 (tests/test_keras_backends.py checks it against one `fit` per epoch). Stateful models train
 one `fit(epochs=1)` per epoch, then zero the LSTM state, as the TensorFlow backend does.
 
-Keras on PyTorch (3.15) breaks `backward` of a stateful LSTM on its fast CPU path: the state
+Keras on PyTorch breaks `backward` of a stateful LSTM on its fast CPU path: the state
 variable is updated in place while autograd still needs it (keras-team/keras#20875). Stateful
 models there use `use_cudnn=False`, Keras's generic RNN loop, which copies the state first.
 """
@@ -55,10 +52,8 @@ FAST_NOTE = {"torch": "eager fit: Keras on torch refuses steps_per_execution > 1
              "seeds eager"}
 
 
-# JAX on CPU has no thread-count setting: XLA:CPU sizes its pool to the schedulable cores, XLA_FLAGS
-# has no pool-size flag ("intra_op_parallelism_threads=N" is a TF-era recipe that XLA 0.10 reads
-# as a flag-file name and aborts on), and --xla_cpu_multi_thread_eigen=false left a 3000² matmul
-# on 2 cores here. The model's 32-unit matmuls are too small to be split anyway.
+# JAX on CPU has no thread-count setting: XLA:CPU sizes its pool to the schedulable cores and
+# XLA_FLAGS has no pool-size flag. The model's 32-unit matmuls are too small to be split anyway.
 JAX_THREADS_NOTE = "not settable: XLA:CPU sizes its thread pool to the schedulable cores"
 
 
@@ -130,7 +125,7 @@ class KerasPortableBackend(Backend):
 
             try:  # with JAX_PLATFORMS=cuda and no GPU, JAX fails here
                 platform = jax.default_backend()
-            except Exception as exc:  # (an AssertionError in jax 0.10)
+            except Exception as exc:  # its type is undocumented
                 platform = f"none ({type(exc).__name__} {exc})"
             if config.device == "cuda" and platform != "gpu":
                 raise RuntimeError(f"--device cuda: JAX sees no GPU (default backend {platform!r}); "

@@ -83,7 +83,7 @@ def _matmul(a: torch.Tensor, w: torch.Tensor, fused: bool) -> torch.Tensor:
     """a @ w.T per seed: a (S, B, K), w (S, N, K) -> (S, B, N).
 
     Compiled, as broadcast-multiply-sum: inductor then fuses the whole step into one C++
-    kernel instead of calling BLAS for every tiny product (measured faster). Eager, as bmm:
+    kernel instead of calling BLAS for every tiny product. Eager, as bmm:
     one op instead of three.
     """
     import torch
