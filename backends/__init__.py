@@ -31,17 +31,17 @@ class BackendEntry:
 
 _BUILTIN: dict[str, BackendEntry] = {
     "keras": BackendEntry(
-        "keras", "backends.keras_backend", ("keras", "tensorflow"), ("keras", "tensorflow"), "keras",
+        "keras", "backends.keras3.backend", ("keras", "tensorflow"), ("keras", "tensorflow"), "keras",
         env=(("KERAS_BACKEND", "tensorflow"),),
     ),
-    "torch": BackendEntry("torch", "backends.torch_backend", ("torch",), ("torch",), "torch"),
+    "torch": BackendEntry("torch", "backends.pytorch.backend", ("torch",), ("torch",), "torch"),
     # The same Keras code on Keras 3's other backends.
     "keras-jax": BackendEntry(
-        "keras-jax", "backends.keras_portable", ("keras", "jax"), ("keras", "jax", "jaxlib"), "keras-jax",
+        "keras-jax", "backends.keras3.portable", ("keras", "jax"), ("keras", "jax", "jaxlib"), "keras-jax",
         env=(("KERAS_BACKEND", "jax"),), default=False,
     ),
     "keras-torch": BackendEntry(
-        "keras-torch", "backends.keras_portable", ("keras", "torch"), ("keras", "torch"), "keras-torch",
+        "keras-torch", "backends.keras3.portable", ("keras", "torch"), ("keras", "torch"), "keras-torch",
         env=(("KERAS_BACKEND", "torch"),), default=False,
     ),
 }

@@ -108,7 +108,7 @@ def test_knobs_name_the_path_that_ran():
 @pytest.mark.parametrize("fail_at", [0, 30])
 def test_compile_failure_falls_back_to_stacked_eager(monkeypatch, fail_at):
     """A compiler that fails at the first call (none found) or a later one (a recompile)."""
-    import backends.torch_fast as fast_module
+    import backends.pytorch.fast as fast_module
 
     def failing(units: int, stateful: bool):
         pure, calls = fast_module.pure_step(units, stateful), []  # the step, uncompiled
@@ -136,7 +136,7 @@ def test_compile_failure_falls_back_to_stacked_eager(monkeypatch, fail_at):
 
 
 def test_setup_switches_the_execution_of_an_instance(monkeypatch):
-    import backends.torch_fast as fast_module
+    import backends.pytorch.fast as fast_module
 
     def no_fast(*args, **kwargs):
         raise AssertionError("the fast loop ran")
@@ -166,7 +166,7 @@ def test_weights_are_native_state_dict_arrays():
 def test_adam_matches_torch_optim_adam():
     import torch
 
-    from backends.torch_fast import _adam, adam_schedule
+    from backends.pytorch.fast import _adam, adam_schedule
 
     gen = torch.Generator().manual_seed(0)
     start = torch.randn(3, 40, generator=gen)
@@ -183,7 +183,7 @@ def test_adam_matches_torch_optim_adam():
 
 
 def test_fast_module_does_not_import_torch_at_top_level():
-    code = "import sys, backends.torch_fast; print('torch' in sys.modules)"
+    code = "import sys, backends.pytorch.fast; print('torch' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root

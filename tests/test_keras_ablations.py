@@ -85,7 +85,7 @@ def _keras2_lstm(x: np.ndarray, kernel, recurrent, bias, gate) -> np.ndarray:
 
 
 def test_hard_sigmoid_2017_is_the_keras2_cell(backend):
-    from backends.keras_model import build_model, named_variables
+    from backends.keras3.model import build_model, named_variables
 
     backend.setup(RuntimeConfig(threads=1))
     scenario = _scenario("timestep_window", 1, gate_activation="hard_sigmoid_2017")
@@ -117,10 +117,10 @@ def test_hard_sigmoid_2017_in_both_executions(backend, scenario_id):
 
 
 def test_fast_program_is_cached_per_gate_and_checks_the_model(backend):
-    from backends import keras_fast
-    from backends.keras_backend import KerasBackend, KerasPredictor
+    from backends.keras3 import fast
+    from backends.keras3.backend import KerasBackend, KerasPredictor
 
-    assert keras_fast._program(False, True, "sigmoid") is not keras_fast._program(
+    assert fast._program(False, True, "sigmoid") is not fast._program(
         False, True, "hard_sigmoid_2017")
     scenario = _scenario("one_char", 1)
     data = build_data(scenario)
@@ -128,11 +128,11 @@ def test_fast_program_is_cached_per_gate_and_checks_the_model(backend):
     plan = SeedPlan(seed=0, init_seed=1, orders=np.arange(data.n_samples)[None])
     hard = _scenario("one_char", 1, gate_activation="hard_sigmoid_2017")
     with pytest.raises(ValueError, match="gate"):
-        list(keras_fast.train_plans(hard, data, [plan], [predictor], lambda n: None))
+        list(fast.train_plans(hard, data, [plan], [predictor], lambda n: None))
 
 
 def test_device_is_recorded_and_cuda_without_gpu_is_refused(backend):
-    from backends.keras_backend import gpu_count
+    from backends.keras3.backend import gpu_count
 
     knobs = backend.setup(RuntimeConfig(threads=1))
     assert knobs["device"] == "cpu" and "tf32" not in knobs

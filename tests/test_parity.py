@@ -63,7 +63,7 @@ def _train_one(backend, scenario, data, init_seed: int = 7):
 
 def _torch_predictor(scenario: ResolvedScenario):
     """An untrained torch model for the scenario: enough to load weights into."""
-    from backends.torch_backend import TorchPredictor, build_model
+    from backends.pytorch.backend import TorchPredictor, build_model
 
     return TorchPredictor(build_model(scenario, 0), scenario.spec.stateful)
 
@@ -165,8 +165,8 @@ def _train_both_from(monkeypatch, keras_backend, torch_backend, scenario, data, 
     """
     import torch
 
-    from backends import keras_backend as kb
-    from backends import torch_backend as tb
+    from backends.keras3 import backend as kb
+    from backends.pytorch import backend as tb
 
     init = kb.KerasPredictor(kb.KerasBackend._build(scenario, data, 7), False).weights()
     build_keras, build_torch = kb.KerasBackend._build, tb.build_model

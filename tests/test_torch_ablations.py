@@ -79,7 +79,7 @@ def _numpy_lstm(x, h, c, w_ih, w_hh, b_ih, b_hh):
 
 
 def test_gate_lstm_matches_a_numpy_reference():
-    from backends.torch_cells import gate_lstm_class
+    from backends.pytorch.cells import gate_lstm_class
 
     torch.manual_seed(0)
     cell = gate_lstm_class()(3, 5, HARD)  # float32, as trained; the reference runs in float64
@@ -101,7 +101,7 @@ def test_gate_lstm_matches_a_numpy_reference():
 
 def test_gate_lstm_with_sigmoid_is_nn_lstm():
     """The loop itself is nn.LSTM's computation: with sigmoid gates both agree, state zero or not."""
-    from backends.torch_cells import gate_lstm_class
+    from backends.pytorch.cells import gate_lstm_class
 
     torch.manual_seed(1)
     reference = torch.nn.LSTM(3, 5, batch_first=True)
@@ -117,7 +117,7 @@ def test_gate_lstm_with_sigmoid_is_nn_lstm():
 
 
 def test_hard_sigmoid_model_starts_from_nn_lstm_weights():
-    from backends.torch_backend import build_model
+    from backends.pytorch.backend import build_model
 
     scenario, _ = resolve("stateful", 1)
     hard_scenario, _ = resolve("stateful", 1, gate_activation=HARD)
@@ -162,7 +162,7 @@ def test_hard_sigmoid_predictor_carries_state():
 
 def test_hard_sigmoid_composes_with_keras_init():
     from backends.initializers import initial_weights
-    from backends.torch_backend import build_model
+    from backends.pytorch.backend import build_model
 
     scenario, _ = resolve("one_char", 1, gate_activation=HARD, init="keras")
     model = build_model(scenario, 5)
@@ -197,7 +197,7 @@ def test_explicit_torch_default_eps_changes_nothing():
 
 
 def test_adam_schedule_carries_eps():
-    from backends.torch_fast import adam_schedule
+    from backends.pytorch.fast import adam_schedule
 
     sched = adam_schedule(1e-3, 4, eps=1e-3)
     assert sched.shape == (4, 3) and torch.all(sched[:, 2] == torch.tensor(1e-3, dtype=torch.float32))
@@ -210,7 +210,7 @@ def test_adam_schedule_carries_eps():
 def test_cuda_without_a_gpu_is_refused_clearly():
     if torch.cuda.is_available():
         pytest.skip("a GPU is visible: the refusal cannot be observed here")
-    from backends.torch_backend import gpu_count
+    from backends.pytorch.backend import gpu_count
 
     assert gpu_count() == 0
     backend = load_backend("torch")
@@ -228,7 +228,7 @@ def test_cpu_knobs_name_the_device_and_unknown_devices_are_refused():
 
 
 def test_gpu_count_is_zero_when_torch_cannot_ask(monkeypatch):
-    from backends.torch_backend import gpu_count
+    from backends.pytorch.backend import gpu_count
 
     def broken() -> int:
         raise RuntimeError("driver too old")
@@ -238,7 +238,7 @@ def test_gpu_count_is_zero_when_torch_cannot_ask(monkeypatch):
 
 
 def test_sync_waits_for_cuda_only(monkeypatch):
-    from backends.torch_cells import sync
+    from backends.pytorch.cells import sync
 
     calls: list[int] = []
     monkeypatch.setattr(torch.cuda, "synchronize", lambda: calls.append(1))

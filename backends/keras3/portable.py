@@ -3,7 +3,7 @@
 Why a module of its own: the TensorFlow backend's idiomatic path feeds `fit` a `tf.data`
 pipeline and its fast path is a hand-written XLA program; neither exists on the other Keras
 backends. Here both executions are plain `model.fit` on numpy arrays, with the model code of
-`backends.keras_model` (so "keras", "keras-jax" and "keras-torch" build the same model):
+`backends.keras3.model` (so "keras", "keras-jax" and "keras-torch" build the same model):
 
 - idiomatic: `compile()` with Keras's defaults (`jit_compile="auto"`: XLA on JAX, eager on
   PyTorch; `steps_per_execution=1`), as a user writes it.
@@ -35,7 +35,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
-from backends.keras_model import build_model, fit_stateful, import_keras, timed_fit
+from backends.keras3.model import build_model, fit_stateful, import_keras, timed_fit
 
 if TYPE_CHECKING:
     import keras
@@ -172,7 +172,7 @@ class KerasPortableBackend(Backend):
             yield timed_fit(plan, model, scenario, progress, fit)
 
     def _build(self, scenario: ResolvedScenario, data: AlphabetData, init_seed: int) -> keras.Model:
-        """`keras_model.build_model`, compiled for this execution (and the torch workaround)."""
+        """`model.build_model`, compiled for this execution (and the torch workaround)."""
         compile_options: dict[str, Any] = {}
         if self.execution == "fast":
             compile_options["jit_compile"] = self.jit_compile

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backends.base import ProgressFn, SeedPlan, SeedTraining
-from backends.keras_model import gate_name
+from backends.keras3.model import gate_name
 from backends.timing import Stopwatch, Timing
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class FastRun:
 
 
 def _gate(tf: Any, name: str) -> Callable[[Any], Any]:
-    """The LSTM gate activation (`keras_model.gate_activation`'s twin, in TensorFlow ops)."""
+    """The LSTM gate activation (`model.gate_activation`'s twin, in TensorFlow ops)."""
     if name == "sigmoid":
         return tf.sigmoid
     if name == "hard_sigmoid_2017":  # Keras 2's hard_sigmoid: clip(0.2 x + 0.5, 0, 1)

@@ -99,12 +99,12 @@ def _loss(
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
     """Summed per-seed mean cross-entropy of a stacked batch xb (S, B, T, F), yb (S, B).
 
-    `gate` is the i, f, o activation (torch_cells.gate_function); g and the output keep tanh.
+    `gate` is the i, f, o activation (cells.gate_function); g and the output keep tanh.
     """
     import torch
     import torch.nn.functional as F
 
-    from backends.torch_cells import gate_function
+    from backends.pytorch.cells import gate_function
 
     act = gate_function(gate)
     w_ih, w_hh, b_ih, b_hh, w_out, b_out = params
@@ -247,7 +247,7 @@ def train_stacked(
     """
     import torch
 
-    from backends.torch_cells import sync
+    from backends.pytorch.cells import sync
 
     device = x.device
     stateful, lr, gate = scenario.spec.stateful, scenario.spec.learning_rate, scenario.options.gate_activation

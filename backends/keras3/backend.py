@@ -1,9 +1,9 @@
 """Keras 3 (TensorFlow) backend: the tutorial's idiomatic `model.fit` training.
 
-Execution "fast" trains all seeds of a job in one compiled program (`backends.keras_fast`)
+Execution "fast" trains all seeds of a job in one compiled program (`backends.keras3.fast`)
 with the same updates; its seeds are then loaded into idiomatic models for evaluation.
-The model itself (build, predictor, weight names) lives in `backends.keras_model`, shared
-with Keras on JAX and PyTorch (`backends.keras_portable`).
+The model itself (build, predictor, weight names) lives in `backends.keras3.model`, shared
+with Keras on JAX and PyTorch (`backends.keras3.portable`).
 TensorFlow and Keras are imported lazily, inside methods, so the registry can list
 this backend without paying for (or requiring) the import.
 
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backends import keras_fast
 from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
-from backends.keras_model import KerasPredictor, build_model, fit_stateful, timed_fit
+from backends.keras3 import fast
+from backends.keras3.model import KerasPredictor, build_model, fit_stateful, timed_fit
 
 if TYPE_CHECKING:
     import keras
@@ -112,7 +112,7 @@ class KerasBackend(Backend):
             tf.config.experimental.enable_tensor_float_32_execution(False)
             knobs["tf32"] = tf.config.experimental.tensor_float_32_execution_enabled()
         if config.execution == "fast":
-            knobs.update(fast_path=keras_fast.FAST_PATH, jit_compile=keras_fast.JIT_COMPILE)
+            knobs.update(fast_path=fast.FAST_PATH, jit_compile=fast.JIT_COMPILE)
         return knobs
 
     def versions(self) -> dict[str, str]:
@@ -167,12 +167,12 @@ class KerasBackend(Backend):
                 KerasPredictor(self._build(scenario, data, plan.init_seed), scenario.spec.stateful)
                 for plan in plans
             ]
-            trained = list(keras_fast.train_plans(scenario, data, plans, predictors, progress))
+            trained = list(fast.train_plans(scenario, data, plans, predictors, progress))
         yield from trained
 
     @staticmethod
     def _build(scenario: ResolvedScenario, data: AlphabetData, init_seed: int) -> keras.Model:
-        """The tutorial's LSTM -> Dense(softmax) model (`keras_model.build_model`), on TensorFlow."""
+        """The tutorial's LSTM -> Dense(softmax) model (`model.build_model`), on TensorFlow."""
         _import()  # refuses any Keras backend but TensorFlow
         return build_model(scenario, data, init_seed)
 

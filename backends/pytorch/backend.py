@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 # Execution modes this backend implements; anything else must not be silently mislabelled.
-# "fast" trains all seeds of a call as one stacked, compiled program (backends/torch_fast.py).
+# "fast" trains all seeds of a call as one stacked, compiled program (backends/pytorch/fast.py).
 EXECUTIONS = ("idiomatic", "fast")
 
 
@@ -39,7 +39,7 @@ def build_model(scenario: ResolvedScenario, init_seed: int) -> nn.Module:
     import torch
 
     from backends.initializers import initial_weights
-    from backends.torch_cells import model_class
+    from backends.pytorch.cells import model_class
 
     torch.manual_seed(init_seed)
     spec = scenario.spec
@@ -132,7 +132,7 @@ class TorchBackend(Backend):
             knobs["inter_op_threads_note"] = interop_note
         knobs["device"] = config.device
         if config.device == "cuda":
-            from backends.torch_cells import cuda_knobs
+            from backends.pytorch.cells import cuda_knobs
 
             knobs.update(cuda_knobs(config.deterministic))
         if config.execution == "fast":
@@ -174,7 +174,7 @@ class TorchBackend(Backend):
         progress: ProgressFn,
     ) -> Iterator[SeedTraining]:
         """All plans at once; every seed starts from exactly its idiomatic initialisation."""
-        from backends.torch_fast import Layout, train_stacked
+        from backends.pytorch.fast import Layout, train_stacked
 
         if not plans:
             return
@@ -227,7 +227,7 @@ def _train_one(
     import torch
     from torch import nn
 
-    from backends.torch_cells import sync
+    from backends.pytorch.cells import sync
 
     spec = scenario.spec
     device = x.device
