@@ -205,7 +205,7 @@ def test_module_does_not_import_torch_at_top_level():
     import sys
 
     code = "import sys, backends.pytorch.backend; print('torch' in sys.modules)"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )

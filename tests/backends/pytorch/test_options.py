@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from backends import RuntimeConfig, SeedTraining, load_backend
-from tests.test_backend_torch import make_plan, resolve, train
+from tests.backends.pytorch.test_backend import make_plan, resolve, train
 
 torch = pytest.importorskip("torch")
 # torch's own compiler stack imports a deprecated torch.jit API; not ours to fix.

@@ -237,6 +237,6 @@ def test_weights_module_imports_no_framework():
     from pathlib import Path
 
     code = "import sys, backends.weights; print(sorted({'torch', 'tensorflow', 'keras'} & set(sys.modules)))"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "[]"

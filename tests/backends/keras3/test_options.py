@@ -2,7 +2,7 @@
 
 --adam-eps and --gate-activation change the model both executions train (the fast program
 reads the idiomatic model's optimizer and is compiled per gate activation), so each option
-is checked as in tests/test_fast_keras.py: fast and idiomatic train the same weights within
+is checked as in tests/backends/keras3/test_fast.py: fast and idiomatic train the same weights within
 float32 rounding, and the option really changes the outcome. hard_sigmoid_2017 is checked
 against a numpy Keras-2 LSTM cell. --device cuda must fail clearly where TensorFlow sees no GPU.
 """
@@ -20,7 +20,7 @@ from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenari
 pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 
-ATOL = 1e-5  # weights and probabilities, fast vs idiomatic (see tests/test_fast_keras.py)
+ATOL = 1e-5  # weights and probabilities, fast vs idiomatic (see tests/backends/keras3/test_fast.py)
 LOSS_RTOL = 1e-5
 CELL_ATOL = 1e-5  # float32 Keras LSTM vs the float64 numpy cell
 

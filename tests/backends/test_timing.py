@@ -24,7 +24,7 @@ import pytest
 from backends import RuntimeConfig, SeedPlan, SeedTraining, Stopwatch, Timing, is_installed, load_backend
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EPOCHS = 2  # two laps: the first epoch, and the rest
 PORTABLE = ("keras-jax", "keras-torch")
 TIMEOUT_S = 300
@@ -215,7 +215,7 @@ def portable(tmp_path_factory) -> dict[str, Any]:
     started = {}
     for name in PORTABLE:
         if is_installed(name):
-            code = ("import json; from tests.test_timing import _portable_probe; "
+            code = ("import json; from tests.backends.test_timing import _portable_probe; "
                     f"print(json.dumps(_portable_probe({name!r})))")
             started[name] = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)

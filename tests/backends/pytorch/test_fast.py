@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from backends import RuntimeConfig, SeedPlan, SeedTraining, load_backend
-from tests.test_backend_torch import make_plan, resolve, train
+from tests.backends.pytorch.test_backend import make_plan, resolve, train
 
 pytest.importorskip("torch")
 # torch's own compiler stack imports a deprecated torch.jit API; not ours to fix.
@@ -184,7 +184,7 @@ def test_adam_matches_torch_optim_adam():
 
 def test_fast_module_does_not_import_torch_at_top_level():
     code = "import sys, backends.pytorch.fast; print('torch' in sys.modules)"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
