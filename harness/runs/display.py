@@ -22,7 +22,7 @@ from rich.table import Table
 
 from harness.reporting import aggregate
 from harness.runs.driver import RunOutcome
-from harness.runs.plan import Job, RunRequest
+from harness.runs.plan import Job, RunRequest, split_summary
 from harness.runs.scheduler import ExecutionHooks
 
 
@@ -49,6 +49,8 @@ class TerminalDisplay:
             f"[bold]alphabet-bench[/]: {len(request.scenarios)} scenarios × {len(request.backends)} backends "
             f"× {len(request.seeds)} seeds → {len(jobs)} jobs on {request.workers} workers → {out}"
         )
+        for line in split_summary(jobs):
+            self.console.print(f"  split so the workers finish together: {line}")
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
         with Progress(*columns, console=self.console, transient=False) as bar:

@@ -1,13 +1,16 @@
 """Turn a request (scenarios × backends × seeds × options) into worker jobs.
 
-A job is one (scenario, options, backend) with a chunk of seeds: a worker
-process imports its framework once per job, and long scenarios are split into
-several chunks so every worker stays busy. Jobs run longest first.
+A job is one (scenario, options, backend) with a chunk of seeds: a worker process imports its
+framework once per job. A job that would keep one worker busy long after the others are done
+is split into chunks of seeds (longest-processing-time scheduling), so the workers finish
+together; fast chunks stay large enough to keep the seeds-together speed-up. The split is a
+function of the request alone (update counts, seeds, workers), never of timings on disk, so the
+same command gives the same jobs and the same records.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,8 +19,30 @@ from scenarios import ResolvedScenario, ScenarioOptions, get_scenario
 
 QUICK_SEEDS = 2
 QUICK_UPDATES_PER_SEED = 2500  # the quick profile's budget per seed and scenario
-# Rough relative cost of one update, used only to order and split jobs.
-BACKEND_COST = {"keras": 4.0, "torch": 1.0}
+MIN_FAST_CHUNK = 5  # seeds: a smaller fast chunk pays the per-step cost for too few seeds
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Rough seconds of a job on a 2-core machine, used only to order and split jobs."""
+
+    start: float  # process start, framework import, compilation
+    per_step_us: float  # per update step, whatever the number of seeds (dispatch)
+    per_seed_update_us: float
+
+    def seconds(self, updates_per_seed: int, seeds: int, together: bool) -> float:
+        if together:  # fast: one step updates every seed of the job
+            return self.start + updates_per_seed * (self.per_step_us + seeds * self.per_seed_update_us) / 1e6
+        return self.start + updates_per_seed * seeds * (self.per_step_us + self.per_seed_update_us) / 1e6
+
+
+COSTS: dict[tuple[str, str], Cost] = {
+    ("keras", "idiomatic"): Cost(6.0, 0.0, 1300.0),
+    ("torch", "idiomatic"): Cost(3.0, 0.0, 770.0),
+    ("keras", "fast"): Cost(8.0, 100.0, 5.9),
+    ("torch", "fast"): Cost(10.0, 230.0, 8.1),
+}
+OTHER_COST = Cost(6.0, 0.0, 1300.0)  # opt-in and plug-in backends
 
 
 @dataclass(frozen=True)
@@ -41,7 +66,9 @@ class Job:
 
     @property
     def cost(self) -> float:
-        return self.updates_per_seed * len(self.seeds) * BACKEND_COST.get(self.backend, 1.0)
+        """Estimated seconds (see `Cost`): orders the jobs, longest first."""
+        cost = COSTS.get((self.backend, self.execution), OTHER_COST)
+        return cost.seconds(self.updates_per_seed, len(self.seeds), self.execution == "fast")
 
     def identity(self, seed: int) -> dict[str, Any]:
         """The record fields that say which job and seed it is: what resume keys on."""
@@ -103,12 +130,49 @@ def resolve(request: RunRequest, scenario_id: str) -> ResolvedScenario:
 
 
 def _chunks(seeds: tuple[int, ...], count: int) -> list[tuple[int, ...]]:
-    size = math.ceil(len(seeds) / count)
-    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
+    """`count` contiguous chunks whose sizes differ by at most one."""
+    size, extra = divmod(len(seeds), count)
+    bounds = [i * size + min(i, extra) for i in range(count + 1)]
+    return [seeds[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def makespan(jobs: list[Job], workers: int) -> float:
+    """Estimated seconds until the last worker is done, jobs taken longest first."""
+    loads = [0.0] * max(1, workers)
+    for job in sorted(jobs, key=lambda j: j.cost, reverse=True):
+        loads[loads.index(min(loads))] += job.cost
+    return max(loads)
+
+
+def _split(whole: list[Job], workers: int) -> list[Job]:
+    """The chunking that ends the run soonest: for each target share of the total work, each job
+    is cut into chunks of about that share (fast chunks no smaller than MIN_FAST_CHUNK seeds);
+    the candidate with the shortest estimated makespan wins, fewer jobs breaking ties."""
+    total = sum(job.cost for job in whole)
+    best: list[Job] = whole
+    for parts in range(1, 4 * max(1, workers) + 1):
+        share = total / parts
+        jobs = []
+        for job in whole:
+            floor = MIN_FAST_CHUNK if job.execution == "fast" else 1
+            count = max(1, min(round(job.cost / share) if share else 1, len(job.seeds) // floor))
+            jobs += [replace(job, seeds=chunk) for chunk in _chunks(job.seeds, count)]
+        if (makespan(jobs, workers), len(jobs)) < (makespan(best, workers), len(best)):
+            best = jobs
+    return best
+
+
+def split_summary(jobs: list[Job]) -> list[str]:
+    """One line per (scenario, backend) that was split: how many chunks of how many seeds."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for job in jobs:
+        groups.setdefault((job.scenario.spec.id, job.backend), []).append(len(job.seeds))
+    return [f"{scenario} · {backend}: {len(sizes)} chunks of {'+'.join(map(str, sizes))} seeds"
+            for (scenario, backend), sizes in groups.items() if len(sizes) > 1]
 
 
 def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozenset()) -> list[Job]:
-    """One job per (scenario, backend), split into seed chunks when it dominates the run.
+    """One job per (scenario, backend), split into seed chunks where that ends the run sooner.
 
     Seeds whose key is in `done` (already stored) are left out: that is how a run resumes.
     """
@@ -122,12 +186,5 @@ def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozens
             seeds = tuple(s for s in job.seeds if job.key(s) not in done)
             if seeds:
                 whole.append(replace(job, seeds=seeds))
-    share = sum(job.cost for job in whole) / max(1, 2 * request.workers)
-    jobs: list[Job] = []
-    for job in whole:
-        # fast mode trains a job's seeds together, so splitting would only lose that batching
-        split = share and request.execution != "fast"
-        pieces = min(len(job.seeds), max(1, math.ceil(job.cost / share))) if split else 1
-        jobs.extend(replace(job, seeds=chunk) for chunk in _chunks(job.seeds, pieces))
-    jobs.sort(key=lambda job: job.cost, reverse=True)
+    jobs = sorted(_split(whole, request.workers), key=lambda job: job.cost, reverse=True)
     return [replace(job, job_id=i) for i, job in enumerate(jobs)]

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.records import record_key
-from harness.runs.plan import Job, RunRequest, plan_jobs, quick_epochs
+from harness.runs.plan import (
+    MIN_FAST_CHUNK,
+    Job,
+    RunRequest,
+    makespan,
+    plan_jobs,
+    quick_epochs,
+    split_summary,
+)
 from harness.runs.worker import failed_record
 from scenarios import ResolvedScenario, get_scenario, scenario_ids
 
@@ -53,3 +63,27 @@ def test_stored_keys_are_left_out_of_the_plan():
     (job,) = plan_jobs(request, "run")
     (rest,) = plan_jobs(request, "run", frozenset({job.key(1)}))
     assert rest.seeds == (0, 2)
+
+
+def test_a_dominant_fast_job_is_split_into_large_chunks_and_the_split_is_deterministic():
+    request = RunRequest(("variable_length", "one_char"), ("torch",), tuple(range(40)), workers=4, cores=4,
+                         execution="fast")
+    jobs = plan_jobs(request, "run")
+    chunks = [j.seeds for j in jobs if j.scenario.spec.id == "variable_length"]
+    assert len(chunks) > 1 and min(map(len, chunks)) >= MIN_FAST_CHUNK
+    assert sorted(s for c in chunks for s in c) == list(range(40))
+    assert makespan(jobs, 4) < makespan(plan_jobs(replace(request, workers=1), "run"), 4)
+    assert plan_jobs(request, "run") == jobs
+    assert split_summary(jobs) == [f"variable_length · torch: {len(chunks)} chunks of "
+                                   f"{'+'.join(str(len(c)) for c in chunks)} seeds"]
+
+
+def test_chunked_plans_resume_every_seed_exactly_once():
+    request = RunRequest(("variable_length",), ("torch", "keras"), tuple(range(30)), workers=3, cores=3,
+                         execution="fast")
+    first = plan_jobs(request, "run")
+    done = frozenset(job.key(s) for job in first[:2] for s in job.seeds)
+    rest = plan_jobs(request, "run", done)
+    covered = sorted(job.key(s) for job in rest for s in job.seeds)
+    assert len(covered) == len(set(covered)) == 60 - len(done)
+    assert not set(covered) & done
