@@ -73,6 +73,7 @@ def _run_request(args: argparse.Namespace, command: str, started: str) -> RunReq
         device=args.device,
         executor=args.executor,
         ray_address=args.ray_address,
+        idiomatic_timing=args.idiomatic_timing,
     )
 
 

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--execution", choices=EXECUTIONS, default="fast",
                      help="fast (default): compiled loop, seeds trained together, same updates; "
                      "idiomatic: the way people write it (Keras fit, eager PyTorch)")
+    run.add_argument("--no-idiomatic-timing", dest="idiomatic_timing", action="store_false",
+                     help="skip the short idiomatic timing sample a fast run takes of each scenario × "
+                     "backend (how the frameworks run as written: the report's training-time headline)")
     run.add_argument("--encoding", choices=ENCODINGS, default="zero_based",
                      help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
     run.add_argument("--init", choices=INITS, default="native",

@@ -13,13 +13,17 @@ import uuid
 from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+# 2: records carry a `kind`; version-1 records are all seed records and load as such.
+SCHEMA_VERSION = 2
 STATUSES = ("ok", "failed", "diverged")
+SEED = "seed"  # a trained seed: an accuracy row and a resume key
+IDIOMATIC_TIMING = "idiomatic_timing"  # a timing sample of the idiomatic execution: neither
+KINDS = (SEED, IDIOMATIC_TIMING)
 
 
 @dataclass
 class ResultRecord:
-    """One trained seed (or one seed that failed to train)."""
+    """One trained seed (or one seed that failed to train), or one idiomatic timing sample."""
 
     run_id: str
     scenario: str
@@ -53,6 +57,9 @@ class ResultRecord:
     git_commit: str | None = None
     command: str | None = None
     run_started: str | None = None
+    kind: str = SEED
+    # kind idiomatic_timing: warm-up and block epochs, and µs per update of each timed block
+    timing_sample: dict[str, Any] | None = None
     timestamp: str = field(default_factory=lambda: now_iso())
     schema_version: int = SCHEMA_VERSION
 
@@ -83,6 +90,13 @@ def record_key(record: dict[str, Any]) -> tuple:
     options = json.dumps(record.get("options") or {}, sort_keys=True)
     return (record["scenario"], options, record["backend"], record.get("execution", "idiomatic"),
             record.get("device", "cpu"), record["seed"])
+
+
+def timing_key(record: dict[str, Any]) -> tuple:
+    """What makes two idiomatic timing samples the same measurement (their epochs are the sampler's)."""
+    options = {k: v for k, v in (record.get("options") or {}).items() if k != "epochs"}
+    return (record["scenario"], json.dumps(options, sort_keys=True), record["backend"],
+            record.get("device", "cpu"))
 
 
 def steady_us_per_update(record: dict[str, Any]) -> float | None:
@@ -120,4 +134,6 @@ def validate_record(raw: Any) -> dict[str, Any]:
         raw.setdefault(name, value() if callable(value) else value)
     if raw["status"] not in STATUSES:
         raise RecordError(f"status {raw['status']!r} is not one of {', '.join(STATUSES)}")
+    if raw["kind"] not in KINDS:
+        raise RecordError(f"kind {raw['kind']!r} is not one of {', '.join(KINDS)}")
     return raw

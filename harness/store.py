@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.records import RecordError, SchemaTooNewError, record_key, validate_record
+from harness.records import SEED, RecordError, SchemaTooNewError, record_key, timing_key, validate_record
 
 RESULTS_FILE = "results.jsonl"
 
 
 @dataclass
 class LoadedRecords:
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # seed records only
     warnings: list[str] = field(default_factory=list)
+    timings: list[dict[str, Any]] = field(default_factory=list)  # idiomatic timing samples
 
 
 def results_path(out_dir: Path) -> Path:
@@ -46,7 +47,8 @@ def load_records(path: Path) -> LoadedRecords:
             if not line.strip():
                 continue
             try:
-                loaded.records.append(validate_record(json.loads(line)))
+                record = validate_record(json.loads(line))
+                (loaded.records if record["kind"] == SEED else loaded.timings).append(record)
             except json.JSONDecodeError:
                 loaded.warnings.append(f"{path}:{number}: not valid JSON (torn or garbage line), skipped")
             except SchemaTooNewError as exc:
@@ -54,6 +56,12 @@ def load_records(path: Path) -> LoadedRecords:
             except RecordError as exc:
                 loaded.warnings.append(f"{path}:{number}: {exc}, skipped")
     return loaded
+
+
+def latest_timings(timings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One timing sample per (scenario, options, backend, device): the last one written."""
+    latest = {timing_key(r): r for r in timings}
+    return list(latest.values())
 
 
 def latest_per_key(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

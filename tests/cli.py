@@ -13,7 +13,8 @@ from harness.store import results_path
 ROOT = Path(__file__).resolve().parent.parent
 CRASH_ENV = {"ALPHABET_BENCH_BACKENDS": "crash=tests.crash_backend"}
 # A two-scenario run of the crash backend (a framework-free fake): seconds, not minutes.
-RUN = ("run", "--backend", "crash", "--scenario", "one_char", "stateful", "--epochs", "2", "--workers", "1")
+RUN = ("run", "--backend", "crash", "--scenario", "one_char", "stateful", "--epochs", "2", "--workers", "1",
+       "--no-idiomatic-timing")
 
 
 def harness(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:

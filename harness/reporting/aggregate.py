@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.records import steady_us_per_update
 from scenarios import ScenarioOptions, scenario_ids
 
 DEFAULT_OPTIONS = ScenarioOptions().as_dict()
@@ -81,6 +82,7 @@ def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "us_per_update": r.get("us_per_update"),
             "seeds_together": r.get("seeds_together", 1),
             "batch_train_seconds": r.get("batch_train_seconds"),
+            "steady_us_per_update": steady_us_per_update(r),
         }
         for r in records
     ]
@@ -127,6 +129,7 @@ def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
         updates_per_seed=("updates", "median"),
         seeds_together=("seeds_together", "max"),
         batch_train_s=("batch_train_seconds", "median"),
+        us_after_epoch1=("steady_us_per_update", "median"),
     ).reset_index()
 
 

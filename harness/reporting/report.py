@@ -14,7 +14,8 @@ from harness.reporting.ablation import ablation_section
 from harness.reporting.bench_json import benchmark_section
 from harness.reporting.figures import write_figures
 from harness.reporting.markdown import md
-from harness.store import LoadedRecords, latest_per_key, load_records, results_path
+from harness.reporting.timing import timing_section
+from harness.store import LoadedRecords, latest_per_key, latest_timings, load_records, results_path
 
 REPORT_FILE = "report.md"
 
@@ -68,7 +69,8 @@ def failures_section(records: list[dict[str, Any]]) -> str:
 
 
 def render(records: list[dict[str, Any]], warnings: list[str] | None = None,
-           extra_sections: list[str] | None = None) -> str:
+           extra_sections: list[str] | None = None, timings: list[dict[str, Any]] | None = None) -> str:
+    """The report of seed records, with the idiomatic timing samples in its Training time section."""
     if not records:
         return "\n\n".join(["# alphabet-bench report", "_no records_", *(extra_sections or [])]) + "\n"
     frame = aggregate.to_frame(records)
@@ -80,7 +82,7 @@ def render(records: list[dict[str, Any]], warnings: list[str] | None = None,
         ablation_section(records),
         sections_.findings_section(records),
         sections_.letters_section(records),
-        sections_.timing_section(frame),
+        timing_section(frame, records, timings or []),
         "## Learning curves\n\n![mean training loss per epoch](learning_curves.png)",
         sections_.probes_section(records),
         failures_section(records),
@@ -100,7 +102,7 @@ def write_report(out_dir: Path, benchmark_json: Path | None = None) -> tuple[Pat
     results = results_path(out_dir)
     loaded = load_records(results) if results.is_file() else LoadedRecords()
     extra = [benchmark_section(benchmark_json)] if benchmark_json is not None else []
-    text = render(latest_per_key(loaded.records), loaded.warnings, extra)
+    text = render(latest_per_key(loaded.records), loaded.warnings, extra, latest_timings(loaded.timings))
     write_figures(latest_per_key(loaded.records), Path(out_dir))
     path = Path(out_dir) / REPORT_FILE
     path.write_text(text, encoding="utf-8")

@@ -1,5 +1,5 @@
 """The report's analytical sections: accuracy statistics, backend comparison, findings,
-per-letter errors, timing and probes. Each takes records and returns markdown."""
+per-letter errors and probes. Each takes records and returns markdown."""
 
 from __future__ import annotations
 
@@ -124,29 +124,6 @@ def letters_section(records: list[dict[str, Any]]) -> str:
         by_length.insert(0, "patterns", lengths.reindex(by_length.index).fillna(0).astype(int))
         parts.append("### variable_length: error rate (%) by input length\n\n"
                      + md(by_length.reset_index(), ".1f"))
-    return "\n\n".join(parts)
-
-
-def timing_section(frame: pd.DataFrame) -> str:
-    table = aggregate.timing_table(frame)
-    text = ("## Training time\n\nMedian per seed. `median_train_s`: the training loop only; "
-            "`first_epoch_s` includes tracing/compilation. Backends marked `[fast]` trained "
-            "`seeds_together` seeds in one compiled program: their `median_train_s` is each seed's "
-            "share of that batch's wall time (`batch_train_s`), and µs per update is per seed-update. "
-            "No mark: `idiomatic` execution, one seed at a time. ![µs per update](speed.png)\n\n")
-    if table.empty:
-        return text + "_no data_"
-    ratio = table.pivot_table(index="scenario", columns="backend", values="us_per_update", sort=False)
-    table["us_per_update"] = table["us_per_update"].round(0).astype("Int64")
-    table["updates_per_seed"] = table["updates_per_seed"].round(0).astype("Int64")
-    parts = [text + md(table, ".3g")]
-    for suffix in sorted({c[len("keras"):] for c in ratio.columns if c.startswith("keras")}):
-        keras, torch = f"keras{suffix}", f"torch{suffix}"
-        if keras in ratio.columns and torch in ratio.columns:
-            pair = ratio[[keras, torch]].copy()
-            pair[f"{keras} / {torch}"] = pair[keras] / pair[torch]
-            parts.append(f"Keras/PyTorch ratio of µs per update, {suffix.strip('[]') or 'idiomatic'} "
-                         "execution (> 1: Keras slower):\n\n" + md(pair.reset_index(), ".4g"))
     return "\n\n".join(parts)
 
 

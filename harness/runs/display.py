@@ -21,12 +21,15 @@ from rich.progress import (
 from rich.table import Table
 
 from harness.reporting import aggregate
+from harness.reporting.timing import as_written, idiomatic_table, idiomatic_us
 from harness.runs.driver import RunOutcome
 from harness.runs.plan import Job, RunRequest, split_summary
 from harness.runs.scheduler import ExecutionHooks
 
 
 def _label(job: Job) -> str:
+    if job.samples:
+        return f"idiomatic timing sample · {job.backend} · {len(job.samples)} scenarios"
     seeds = f"{job.seeds[0]}" if len(job.seeds) == 1 else f"{job.seeds[0]}–{job.seeds[-1]}"
     return f"{job.scenario.spec.id} · {job.backend} · seeds {seeds}"
 
@@ -45,10 +48,15 @@ class TerminalDisplay:
 
     @contextmanager
     def running(self, jobs: list[Job], request: RunRequest, out: Path) -> Iterator[ExecutionHooks]:
-        self.console.print(
-            f"[bold]alphabet-bench[/]: {len(request.scenarios)} scenarios × {len(request.backends)} backends "
-            f"× {len(request.seeds)} seeds → {len(jobs)} jobs on {request.workers} workers → {out}"
-        )
+        if jobs[0].samples:
+            backends = ", ".join(job.backend for job in jobs)
+            self.console.print(f"[bold]alphabet-bench[/]: timing how {backends} run as written (idiomatic, "
+                               "one seed per scenario; --no-idiomatic-timing skips it)")
+        else:
+            self.console.print(
+                f"[bold]alphabet-bench[/]: {len(request.scenarios)} scenarios × {len(request.backends)} "
+                f"backends × {len(request.seeds)} seeds → {len(jobs)} jobs on {request.workers} workers "
+                f"→ {out}")
         for line in split_summary(jobs):
             self.console.print(f"  split so the workers finish together: {line}")
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -80,25 +88,30 @@ class TerminalDisplay:
     def finished(self, outcome: RunOutcome) -> None:
         if not outcome.trained:
             self.console.print("nothing to run: every requested seed is stored")
-        self.console.print(summary_table(outcome.records, outcome.wall_seconds))
+        self.console.print(summary_table(outcome.records, outcome.wall_seconds, outcome.timings))
         self.console.print(f"results: {outcome.out / 'results.jsonl'}\nreport:  {outcome.report}")
         if outcome.failed:
             self.console.print(f"[red]{outcome.failed} seed(s) failed[/]; see the report's Failures section")
 
 
-def summary_table(records: list[dict[str, Any]], wall: float) -> Table:
-    """Accuracy per scenario × backend over every seed the folder holds, as the report counts them."""
+def summary_table(records: list[dict[str, Any]], wall: float, timings: list[dict[str, Any]]) -> Table:
+    """Accuracy per scenario × backend over every seed the folder holds, as the report counts them,
+    with µs per update of the rows' own execution and, beside it, as the frameworks are written."""
     frame = aggregate.to_frame(records)
     table = aggregate.accuracy_table(frame)
     if not table.empty:
         timing = aggregate.timing_table(frame)[["scenario", "backend", "us_per_update"]]
         table = table.merge(timing, on=["scenario", "backend"], how="left")
+    as_written_us = idiomatic_us(idiomatic_table(records, timings))
+    labels = {aggregate.backend_label(r): as_written(r) for r in records}
     took = dt.timedelta(seconds=round(wall))
     summary = Table(title=f"accuracy % over every seed in the folder (this call took {took})")
-    for column in ("scenario", "backend", "n", "mean", "std", "min", "max", "tutorial", "µs/update"):
+    for column in ("scenario", "backend", "n", "mean", "std", "min", "max", "tutorial",
+                   "µs/update (this execution)", "µs/update (idiomatic)"):
         summary.add_column(column)
     for row in table.itertuples():
+        written_us = as_written_us.get((row.scenario, labels.get(row.backend)))
         summary.add_row(escape(row.scenario), escape(row.backend), str(row.n), f"{row.mean:.1f}",
                         f"{row.std:.1f}", f"{row.min:.1f}", f"{row.max:.1f}", f"{row.tutorial:.1f}",
-                        f"{row.us_per_update:.0f}")
+                        f"{row.us_per_update:.0f}", "—" if written_us is None else f"{written_us:.0f}")
     return summary

@@ -1,8 +1,9 @@
 """The run driver: one plain sequence from a request to a folder of records and its report.
 
-load the folder → lock it → plan what is not stored yet → execute (each record appended the
-moment it arrives) → report → summary. The CLI calls `run_request` with the terminal's display; any
-other front end calls the same function with its own `Display`.
+load the folder → lock it → plan what is not stored yet → execute the idiomatic timing samples,
+then the seeds (each record appended the moment it arrives; a sample never runs beside a fast
+job, whose clocks they would distort) → report → summary. The CLI calls `run_request` with the
+terminal's display; any other front end calls the same function with its own `Display`.
 """
 
 from __future__ import annotations
@@ -10,16 +11,23 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from harness.lock import folder_lock
-from harness.records import record_key
+from harness.records import SEED, record_key, timing_key
 from harness.reporting.report import write_report
-from harness.runs.plan import Job, RunRequest, plan_jobs
+from harness.runs.plan import Job, RunRequest, plan_jobs, plan_timing_samples
 from harness.runs.scheduler import ExecutionHooks, schedule
-from harness.store import append_record, latest_per_key, load_folder, repair_tail, results_path
+from harness.store import (
+    append_record,
+    latest_per_key,
+    latest_timings,
+    load_folder,
+    repair_tail,
+    results_path,
+)
 
 
 @dataclass
@@ -30,6 +38,7 @@ class RunOutcome:
     trained: int  # seed runs this call trained (or tried to)
     failed: int  # of those, how many did not end ok (failed or diverged)
     wall_seconds: float
+    timings: list[dict[str, Any]] = field(default_factory=list)  # the folder's idiomatic timing samples
 
     @property
     def exit_code(self) -> int:
@@ -82,7 +91,8 @@ def execute(jobs: list[Job], request: RunRequest, hooks: ExecutionHooks, log_dir
 
 def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | None = None,
                 display: Display | None = None) -> RunOutcome:
-    """Run every requested (scenario, options, backend, execution, device, seed) not yet stored in `out`."""
+    """Run every requested (scenario, options, backend, execution, device, seed) not yet stored in
+    `out`, after an idiomatic timing sample of each scenario × backend not yet stored."""
     display = display or Silent()
     started = time.perf_counter()
     load_folder(out)  # refuse a newer schema before touching the folder
@@ -90,24 +100,33 @@ def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | No
         torn = repair_tail(results_path(out))
         if torn:
             display.warn(torn)
-        done = frozenset(record_key(r) for r in load_folder(out).records if r["status"] != "failed")
+        stored = load_folder(out)
+        done = frozenset(record_key(r) for r in stored.records if r["status"] != "failed")
         jobs = plan_jobs(request, run_id, done)  # failed = the infrastructure broke: retried
+        if jobs:  # a folder that holds every seed is not measured again
+            sampled = frozenset(timing_key(r) for r in stored.timings if r["status"] == "ok")
+            samples = plan_timing_samples(request, run_id, sampled, first_id=len(jobs))
+        else:
+            samples = []
         remaining = sum(len(job.seeds) for job in jobs)
         if remaining < request.seed_runs:
             display.note(f"resuming in {out}: {request.seed_runs - remaining} of {request.seed_runs} seed "
                          f"runs already stored, {remaining} to run (use --fresh for a new folder)")
         trained: list[dict[str, Any]] = []
-        if jobs:
-            (out / "logs").mkdir(parents=True, exist_ok=True)
-            with display.running(jobs, request, out) as shown:
-                execute(jobs, request, _storing(results_path(out), trained, shown), out / "logs", timeout)
+        for phase, workers in ((samples, len(samples)), (jobs, request.workers)):
+            if phase:
+                (out / "logs").mkdir(parents=True, exist_ok=True)
+                with display.running(phase, request, out) as shown:
+                    hooks = _storing(results_path(out), trained, shown)
+                    execute(phase, replace(request, workers=workers), hooks, out / "logs", timeout)
         report, _ = write_report(out)
-    outcome = RunOutcome(out, report, latest_per_key(load_folder(out).records), len(trained),
-                         sum(r["status"] != "ok" for r in trained), time.perf_counter() - started)
+    folder = load_folder(out)
+    seeds = [r for r in trained if r["kind"] == SEED]
+    outcome = RunOutcome(out, report, latest_per_key(folder.records), len(seeds),
+                         sum(r["status"] != "ok" for r in seeds), time.perf_counter() - started,
+                         latest_timings(folder.timings))
     display.finished(outcome)
     return outcome
-
-
 def _storing(store: Path, trained: list[dict[str, Any]], shown: ExecutionHooks) -> ExecutionHooks:
     """The display's hooks, with every record appended to the store (and kept) before it is shown."""
 

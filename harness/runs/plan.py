@@ -14,10 +14,17 @@ import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.records import record_key
+from backends import supported_executions
+from harness.records import IDIOMATIC_TIMING, SEED, record_key, timing_key
 from scenarios import ResolvedScenario, ScenarioOptions, get_scenario
 
 QUICK_SEEDS = 2
+# The idiomatic timing sample: one seed, a warm-up epoch, then blocks of whole epochs of at least
+# SAMPLE_BLOCK_UPDATES updates each; the median block is the figure, the blocks its spread.
+SAMPLE_SEED = 0
+SAMPLE_WARMUP_EPOCHS = 1
+SAMPLE_BLOCKS = 3
+SAMPLE_BLOCK_UPDATES = 200
 QUICK_UPDATES_PER_SEED = 2500  # the quick profile's budget per seed and scenario
 MIN_FAST_CHUNK = 5  # seeds: a smaller fast chunk pays the per-step cost for too few seeds
 
@@ -59,10 +66,23 @@ class Job:
     device: str = "cpu"
     command: str | None = None
     run_started: str | None = None
+    samples: tuple[ResolvedScenario, ...] = ()  # an idiomatic timing sample of these scenarios
+
+    @property
+    def kind(self) -> str:
+        return IDIOMATIC_TIMING if self.samples else SEED
 
     @property
     def updates_per_seed(self) -> int:
+        if self.samples:
+            return sum(scenario.updates_per_seed for scenario in self.samples)
         return self.scenario.updates_per_seed
+
+    def owed(self) -> list[tuple[Job, int]]:
+        """Every (job of one scenario, seed) this job owes a record for."""
+        if self.samples:
+            return [(replace(self, scenario=sample), seed) for sample in self.samples for seed in self.seeds]
+        return [(self, seed) for seed in self.seeds]
 
     @property
     def cost(self) -> float:
@@ -104,6 +124,7 @@ class RunRequest:
     device: str = "cpu"
     executor: str = "local"  # "local" processes or "ray" tasks
     ray_address: str | None = None  # None: start a local Ray instance
+    idiomatic_timing: bool = True  # a fast run also samples how the frameworks run as written
 
     @property
     def seed_runs(self) -> int:
@@ -114,6 +135,36 @@ class RunRequest:
 def quick_epochs(scenario: ResolvedScenario) -> int:
     """Epochs that keep one seed near the quick budget (at least 2, at most the tutorial's)."""
     return max(2, min(scenario.spec.epochs, QUICK_UPDATES_PER_SEED // scenario.steps_per_epoch))
+
+
+def sample_scenario(scenario: ResolvedScenario) -> ResolvedScenario:
+    """The scenario with the idiomatic timing sample's epochs: warm-up plus the timed blocks."""
+    block = -(-SAMPLE_BLOCK_UPDATES // scenario.steps_per_epoch)
+    return scenario.with_epochs(SAMPLE_WARMUP_EPOCHS + SAMPLE_BLOCKS * block)
+
+
+def plan_timing_samples(request: RunRequest, run_id: str, stored: frozenset[tuple] = frozenset(),
+                        first_id: int = 0) -> list[Job]:
+    """One idiomatic timing-sample job per backend (its framework imported once) for the scenarios
+    whose sample is not stored yet; none for an idiomatic run, whose seeds are the measurement."""
+    if not request.idiomatic_timing or request.execution == "idiomatic":
+        return []
+    jobs: list[Job] = []
+    threads = max(1, request.cores // max(1, min(request.workers, len(request.backends))))
+    for backend in request.backends:
+        if "idiomatic" not in supported_executions(backend):
+            continue
+        samples = []
+        for sid in request.scenarios:
+            job = Job(0, sample_scenario(resolve(request, sid)), backend, (SAMPLE_SEED,), "timing", run_id,
+                      threads, "idiomatic", device=request.device, command=request.command,
+                      run_started=request.run_started)
+            if timing_key(job.identity(SAMPLE_SEED)) not in stored:
+                samples.append(job.scenario)
+        if samples:
+            job_id = first_id + len(jobs)
+            jobs.append(replace(job, scenario=samples[0], samples=tuple(samples), job_id=job_id))
+    return jobs
 
 
 def profile_name(request: RunRequest) -> str:

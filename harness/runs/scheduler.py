@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.runs.plan import Job
-from harness.runs.worker import failed_record
+from harness.runs.worker import unreported
 
 POLL_S = 0.2
 
@@ -55,7 +55,7 @@ class Executor(Protocol):
 class _Running:
     job: Job
     started: float = field(default_factory=time.monotonic)
-    seen: set[int] = field(default_factory=set)
+    seen: set[tuple[str, int]] = field(default_factory=set)  # (scenario, seed) of the records received
     killed: str | None = None  # why the scheduler killed it (timeout)
 
 
@@ -89,15 +89,14 @@ def _handle(message: tuple, state: _Running, hooks: ExecutionHooks) -> None:
     """A worker message ('record', id, dict) / ('progress', id, n) / ('done', id) to the hooks."""
     kind, _, *payload = message
     if kind == "record":
-        state.seen.add(payload[0]["seed"])
+        state.seen.add((payload[0]["scenario"], payload[0]["seed"]))
         hooks.on_record(state.job, payload[0])
     elif kind == "progress":
         hooks.on_progress(state.job, payload[0])
 
 
 def _end(state: _Running, reason: str, hooks: ExecutionHooks) -> None:
-    """The last word on a job: a failed record for each seed that sent none."""
-    for seed in state.job.seeds:
-        if seed not in state.seen:
-            hooks.on_record(state.job, failed_record(state.job, seed, reason))
+    """The last word on a job: a failed record for each seed (or sample) that sent none."""
+    for record in unreported(state.job, state.seen, reason):
+        hooks.on_record(state.job, record)
     hooks.on_job_end(state.job)

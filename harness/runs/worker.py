@@ -6,15 +6,17 @@ before the backend (and so its framework) is imported.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+import statistics
 import time
 import traceback
 from dataclasses import asdict
 from typing import Any
 
 from harness.records import ResultRecord
-from harness.runs.plan import Job
+from harness.runs.plan import SAMPLE_BLOCKS, SAMPLE_WARMUP_EPOCHS, Job
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 PROGRESS_INTERVAL_S = 0.25
@@ -28,6 +30,7 @@ def record_for(job: Job, seed: int, **fields: Any) -> ResultRecord:
 
     base: dict[str, Any] = {
         **job.identity(seed),
+        "kind": job.kind,
         "run_id": job.run_id,
         "spec_hash": job.scenario.spec_hash(),
         "spec": asdict(job.scenario.spec),
@@ -53,6 +56,12 @@ def _json_float(value: float) -> float | None:
 
 def failed_record(job: Job, seed: int, error: str) -> dict[str, Any]:
     return record_for(job, seed, status="failed", error=error).to_dict()
+
+
+def unreported(job: Job, seen: set[tuple[str, int]], reason: str) -> list[dict[str, Any]]:
+    """A failed record (of the job's kind) for every (scenario, seed) the job owes and never sent."""
+    return [failed_record(part, seed, reason) for part, seed in job.owed()
+            if (part.scenario.spec.id, seed) not in seen]
 
 
 class _Throttle:
@@ -87,30 +96,33 @@ def run_job(job: Job, channel: Any, log_path: str | None = None) -> None:
     for name in THREAD_ENV:
         os.environ[name] = str(job.threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any framework import
-    done: set[int] = set()
+    done: set[tuple[str, int]] = set()
     try:
-        _train_and_emit(job, channel, done)
+        (_sample_and_emit if job.samples else _train_and_emit)(job, channel, done)
     except BaseException as exc:
-        reason = f"{type(exc).__name__}: {exc}"
         detail = traceback.format_exc(limit=8)
-        for seed in job.seeds:
-            if seed not in done:
-                record = failed_record(job, seed, reason)
-                record["traceback"] = detail
-                channel.send(("record", job.job_id, record))
+        for record in unreported(job, done, f"{type(exc).__name__}: {exc}"):
+            channel.send(("record", job.job_id, {**record, "traceback": detail}))
     channel.send(("done", job.job_id))
 
 
-def _train_and_emit(job: Job, channel: Any, done: set[int]) -> None:
+def _setup(job: Job) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """The job's backend, set up in this process: (backend, runtime knobs, framework versions)."""
     from backends import RuntimeConfig, apply_env, load_backend
-    from harness.runs.evaluate import evaluate
-    from harness.runs.seeds import make_plan, probe_rng
-    from scenarios import build_data
 
     apply_env(job.backend)
     backend = load_backend(job.backend)
     knobs = backend.setup(RuntimeConfig(job.threads, job.deterministic, job.execution, job.device))
-    versions = backend.versions()
+    runtime = {**knobs, "threads": job.threads, "deterministic": job.deterministic}
+    return backend, runtime, backend.versions()
+
+
+def _train_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
+    from harness.runs.evaluate import evaluate
+    from harness.runs.seeds import make_plan, probe_rng
+    from scenarios import build_data
+
+    backend, runtime, versions = _setup(job)
     data = build_data(job.scenario)
     spec = job.scenario.spec
     plans = [make_plan(s, data.n_samples, job.scenario.epochs, spec.shuffle) for s in job.seeds]
@@ -124,7 +136,7 @@ def _train_and_emit(job: Job, channel: Any, done: set[int]) -> None:
             status="ok" if finite else "diverged",
             error=None if finite else "loss became NaN or infinite",
             framework_versions=versions,
-            runtime={**knobs, "threads": job.threads, "deterministic": job.deterministic},
+            runtime=runtime,
             accuracy=result.accuracy,
             patterns=result.patterns,
             epoch_loss=[_json_float(v) for v in trained.epoch_loss],
@@ -138,4 +150,49 @@ def _train_and_emit(job: Job, channel: Any, done: set[int]) -> None:
             probes={**result.probes, **trained.extra},
         )
         channel.send(("record", job.job_id, record.to_dict()))
-        done.add(trained.seed)
+        done.add((spec.id, trained.seed))
+
+
+def _sample_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
+    """Time each sample scenario as written (idiomatic), one seed: a warm-up epoch, then blocks of
+    whole epochs; each block's µs per update comes from the stopwatch's per-epoch laps (a backend
+    that laps less often gives one block: its whole run after the first epoch)."""
+    from harness.runs.seeds import make_plan
+    from scenarios import build_data
+
+    backend, runtime, versions = _setup(job)
+    throttle = _Throttle(channel, job.job_id)
+    for part, seed in job.owed():
+        scenario = part.scenario
+        data = build_data(scenario)
+        laps: list[float] = []
+
+        def progress(updates: int, laps: list[float] = laps) -> None:
+            laps.append(time.perf_counter())  # right after the stopwatch read the end of an epoch
+            throttle(updates)
+
+        plan = make_plan(seed, data.n_samples, scenario.epochs, scenario.spec.shuffle)
+        (trained,) = backend.train(scenario, data, [plan], progress)
+        throttle.flush()
+        blocks = _block_us(laps, scenario.epochs, scenario.steps_per_epoch) if len(laps) == scenario.epochs \
+            else [1e6 * (trained.train_seconds - trained.first_epoch_seconds)
+                  / max(1, scenario.steps_per_epoch * (scenario.epochs - 1))]
+        record = record_for(
+            part, seed, status="ok", framework_versions=versions, runtime=runtime,
+            train_seconds=trained.train_seconds, first_epoch_seconds=trained.first_epoch_seconds,
+            updates=trained.updates, us_per_update=statistics.median(blocks),
+            epoch_loss=[_json_float(v) for v in trained.epoch_loss],
+            timing_sample={"warmup_epochs": SAMPLE_WARMUP_EPOCHS,
+                           "block_epochs": (scenario.epochs - SAMPLE_WARMUP_EPOCHS) // SAMPLE_BLOCKS,
+                           "blocks_us_per_update": blocks},
+        )
+        channel.send(("record", job.job_id, record.to_dict()))
+        done.add((scenario.spec.id, seed))
+
+
+def _block_us(laps: list[float], epochs: int, steps: int) -> list[float]:
+    """µs per update of each block of epochs after the warm-up, from one clock stamp per epoch."""
+    warmup = SAMPLE_WARMUP_EPOCHS
+    size = (epochs - warmup) // SAMPLE_BLOCKS
+    edges = [laps[warmup - 1 + i * size] for i in range(SAMPLE_BLOCKS + 1)]
+    return [1e6 * (b - a) / (size * steps) for a, b in itertools.pairwise(edges)]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from harness.records import SCHEMA_VERSION, RecordError, validate_record
+from harness.records import IDIOMATIC_TIMING, SCHEMA_VERSION, RecordError, validate_record
 from harness.store import append_record, load_records, results_path
 from tests.fakes import make_record
 
@@ -61,3 +62,22 @@ def test_records_from_before_an_optional_field_was_added_still_load(tmp_path):
     append_record(results_path(tmp_path), record)
     loaded = load_records(results_path(tmp_path))
     assert loaded.warnings == [] and loaded.records[0]["seeds_together"] == 1
+
+
+def test_version_1_folders_load_as_seed_records_and_timing_samples_load_apart(tmp_path):
+    committed = load_records(Path(__file__).resolve().parents[2] / "reports" / "example" / "results.jsonl")
+    assert committed.records and not committed.warnings and not committed.timings
+    assert {r["schema_version"] for r in committed.records} == {1}
+    assert {r["kind"] for r in committed.records} == {"seed"}
+    path = results_path(tmp_path)
+    old = make_record(seed=0)
+    del old["kind"]
+    old["schema_version"] = 1
+    append_record(path, old)
+    append_record(path, make_record(seed=0, kind=IDIOMATIC_TIMING, execution="idiomatic"))
+    append_record(path, make_record(seed=1, kind="something else"))
+    loaded = load_records(path)
+    assert [r["kind"] for r in loaded.records] == ["seed"]
+    assert [t["kind"] for t in loaded.timings] == [IDIOMATIC_TIMING]
+    assert len(loaded.warnings) == 1 and "kind 'something else'" in loaded.warnings[0]
+    assert SCHEMA_VERSION == 2

@@ -82,7 +82,7 @@ def test_ray_worker_crash_gives_failed_records_then_resume_completes(tmp_path):
 @needs_ray
 def test_ray_exception_and_timeout_give_failed_records(tmp_path):
     raised = harness("run", "--backend", "crash", "--scenario", "one_char", "--epochs", "2", "--seeds", "2",
-                     "--executor", "ray", "--out", str(tmp_path / "raise"),
+                     "--executor", "ray", "--no-idiomatic-timing", "--out", str(tmp_path / "raise"),
                      env={**CRASH_ENV, "CRASH_MODE": "raise", "CRASH_SEED": "1"})
     assert raised.returncode == 1
     status = {r["seed"]: (r["status"], r["error"]) for r in records(tmp_path / "raise")}
@@ -90,7 +90,8 @@ def test_ray_exception_and_timeout_give_failed_records(tmp_path):
     assert status[1][0] == "failed" and "boom on purpose" in status[1][1]
 
     hung = harness("run", "--backend", "crash", "--scenario", "one_char", "--epochs", "2", "--seeds", "2",
-                   "--executor", "ray", "--timeout", "8", "--out", str(tmp_path / "hang"),
+                   "--executor", "ray", "--timeout", "8", "--no-idiomatic-timing",
+                   "--out", str(tmp_path / "hang"),
                    env={**CRASH_ENV, "CRASH_MODE": "hang", "CRASH_SEED": "1"})
     assert hung.returncode == 1
     status = {r["seed"]: (r["status"], r["error"]) for r in records(tmp_path / "hang")}

@@ -1,0 +1,134 @@
+"""The report's "Training time": how the frameworks run as written first, the harness's engine second.
+
+The headline is the idiomatic figure (Keras `fit`, an eager PyTorch loop): what a user of either
+framework will see. It comes from the folder's idiomatic timing samples, or from its idiomatic
+seeds where the run trained some. The `fast` figures follow, labelled as the harness's own
+compiled engines, with their speed-up over the idiomatic ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.records import steady_us_per_update
+from harness.reporting import aggregate
+from harness.reporting.markdown import md
+
+FRAMEWORKS = {"keras": "Keras", "torch": "PyTorch"}
+
+
+def as_written(record: dict[str, Any]) -> str:
+    """The backend label the record's model has when written idiomatically (no execution mark)."""
+    return aggregate.backend_label({**record, "execution": "idiomatic"})
+
+
+def idiomatic_table(records: list[dict[str, Any]], timings: list[dict[str, Any]]) -> pd.DataFrame:
+    """µs per update as written, per scenario × backend: the folder's idiomatic seeds (steady state,
+    spread over seeds) where it has them, else its timing sample (spread over the timed blocks)."""
+    rows = []
+    for r in records:
+        steady = steady_us_per_update(r)
+        if r["status"] == "ok" and r.get("execution", "idiomatic") == "idiomatic" and steady is not None:
+            rows.append((aggregate.scenario_label(r), as_written(r), "idiomatic seeds", steady))
+    seeded = {(s, b) for s, b, _, _ in rows}
+    for t in timings:
+        key = (aggregate.scenario_label(t), as_written(t))
+        if t["status"] == "ok" and key not in seeded:
+            rows += [(*key, "timing sample", us) for us in (t.get("timing_sample") or {}).get(
+                "blocks_us_per_update", [])]
+    frame = pd.DataFrame(rows, columns=["scenario", "backend", "source", "us"])
+    if frame.empty:
+        return pd.DataFrame()
+    table = frame.groupby(["scenario", "backend", "source"], sort=False)["us"].agg(
+        ["median", "min", "max", "size"]).reset_index()
+    table.columns = ["scenario", "backend", "source", "µs/update", "min", "max", "n"]
+    return table.iloc[aggregate.scenario_order(table["scenario"]).argsort(kind="stable")]
+
+
+def idiomatic_us(written: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """(scenario, backend as written) → µs per update, from `idiomatic_table`."""
+    if written.empty:
+        return {}
+    keys = zip(written["scenario"], written["backend"], strict=True)
+    return dict(zip(keys, written["µs/update"], strict=True))
+
+
+def framework_ratio(table: pd.DataFrame, value: str, suffix: str = "") -> pd.DataFrame:
+    """Keras/PyTorch per scenario for each pair of backends that differ only by framework."""
+    wide = table.pivot_table(index="scenario", columns="backend", values=value, sort=False)
+    keras, torch = f"keras{suffix}", f"torch{suffix}"
+    if keras not in wide.columns or torch not in wide.columns:
+        return pd.DataFrame()
+    pair = wide[[keras, torch]].dropna().copy()
+    pair["Keras / PyTorch"] = pair[keras] / pair[torch]
+    return pair.reset_index()
+
+
+def ratio_sentence(ratio: pd.DataFrame, execution: str) -> str:
+    """What the ratios say, in words, for the execution they measure."""
+    if ratio.empty:
+        return ""
+    values = ratio["Keras / PyTorch"]
+    span = f"{values.min():.2g}–{values.max():.2g}×" if len(values) > 1 else f"{values.iloc[0]:.2g}×"
+    if (values > 1).all():
+        return f"{execution}: PyTorch is faster than Keras on every scenario here (Keras/PyTorch {span})."
+    if (values < 1).all():
+        return f"{execution}: Keras is faster than PyTorch on every scenario here (Keras/PyTorch {span})."
+    faster = ", ".join(ratio.loc[values > 1, "scenario"])
+    return (f"{execution}: neither framework is faster everywhere (Keras/PyTorch {span}); "
+            f"PyTorch is faster on {faster or 'none'}.")
+
+
+def _fast_table(frame: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
+    fast = aggregate.ok(frame)
+    fast = fast[fast["backend"].str.contains(r"\[fast")] if not fast.empty else fast
+    if fast.empty:
+        return pd.DataFrame()
+    table = aggregate.timing_table(fast).rename(columns={"us_after_epoch1": "µs after epoch 1"})
+    table["updates_per_seed"] = table["updates_per_seed"].round(0).astype("Int64")
+    idiomatic = idiomatic_us(written)
+    as_written_label = table["backend"].str.replace("[fast,", "[", regex=False).str.replace(
+        "[fast]", "", regex=False)
+    table["speed-up over idiomatic ×"] = [
+        idiomatic.get((s, b), np.nan) / us
+        for s, b, us in zip(table["scenario"], as_written_label, table["µs after epoch 1"], strict=True)]
+    return table
+
+
+def timing_section(frame: pd.DataFrame, records: list[dict[str, Any]], timings: list[dict[str, Any]]) -> str:
+    written = idiomatic_table(records, timings)
+    parts = ["## Training time", (
+        "### How the frameworks run as written (idiomatic)\n\nµs per update, one seed at a time, "
+        "trained the way people write it: Keras `model.fit`, an eager PyTorch loop. After the first "
+        "epoch (tracing, warm-up). Source `timing sample`: a short sample `run` takes of each scenario × "
+        "backend (one seed, a warm-up epoch, then blocks of whole epochs; `µs/update` is the median block, "
+        "`min`–`max` the spread over blocks, `n` the blocks), never beside another job. Source "
+        "`idiomatic seeds`: the run's own idiomatic seeds (median, spread and `n` over seeds).")]
+    if written.empty:
+        parts.append("_no idiomatic timing in this folder: it was written before `run` sampled it, or with "
+                     "`--no-idiomatic-timing`; `python -m harness speed` measures it_")
+    else:
+        parts.append(md(written, ".4g"))
+        ratio = framework_ratio(written, "µs/update")
+        if not ratio.empty:
+            parts.append("Keras/PyTorch ratio of µs per update, as written (> 1: Keras slower):\n\n"
+                         + md(ratio, ".3g") + "\n\n" + ratio_sentence(ratio, "As written"))
+    fast = _fast_table(frame, written)
+    if not fast.empty:
+        parts.append(
+            "### The harness's compiled engine (`fast`)\n\nNot how either framework is written: the "
+            "harness's own engines, training a job's `seeds_together` seeds in one compiled program "
+            "(the same updates). Median per seed; `median_train_s` is each seed's share of the batch's wall "
+            "time `batch_train_s`, compilation included; `us_per_update` is per seed-update over the whole "
+            "job, `µs after epoch 1` after compilation; `speed-up over idiomatic ×` = idiomatic µs/update "
+            "÷ `µs after epoch 1`. ![µs per update](speed.png)\n\n" + md(fast, ".3g"))
+        ratio = framework_ratio(fast, "µs after epoch 1", "[fast]")
+        if not ratio.empty:
+            which = "The harness's `fast` engines (not the frameworks as written)"
+            parts.append("Keras/PyTorch ratio of the `fast` engines, µs per seed-update after epoch 1 "
+                         "(> 1: Keras's engine slower):\n\n" + md(ratio, ".3g") + "\n\n"
+                         + ratio_sentence(ratio, which))
+    return "\n\n".join(parts)
