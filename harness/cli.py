@@ -167,20 +167,26 @@ def _results_dir(folder: Path) -> Path:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
+    from harness.reporting.figures import write_scaling_figure
     from harness.runs.speed import measure, speed_table
 
     if args.out is not None and args.out.is_dir():
         raise UsageError(f"--out {args.out} is a folder; pass a file path such as speed.md")
     executions = ("idiomatic", "fast")
+    counts = tuple(sorted(set(args.seeds)))
     request = RunRequest(
         scenarios=tuple(dict.fromkeys(args.scenario or ["one_char", "variable_length"])),
         backends=_backends(args.backend, executions),
-        seeds=tuple(range(args.seeds)),
+        seeds=tuple(range(counts[-1])),
         options=ScenarioOptions(epochs=args.epochs),
         cores=cpu_count(),
         command="python -m harness speed",
     )
-    text = speed_table(measure(request, executions, args.epochs))
+    frame = measure(request, executions, args.epochs, counts)
+    figure = args.out.with_suffix(".png") if args.out is not None else None
+    if figure is not None and not write_scaling_figure(frame, figure):
+        figure = None
+    text = speed_table(frame, figure.name if figure else None)
     if args.out is not None:
         args.out.write_text(text + "\n", encoding="utf-8")
     print(text)

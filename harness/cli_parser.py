@@ -118,10 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS), metavar="ID",
                        help="default: one_char variable_length")
     speed.add_argument("--backend", nargs="+", action="extend", choices=backend_names(), metavar="NAME")
-    speed.add_argument("--seeds", type=_positive, default=10, metavar="N", help="seeds trained per job")
+    speed.add_argument("--seeds", type=_positive, nargs="+", default=[10], metavar="N",
+                       help="seeds trained together per fast job; several (e.g. 1 10 100) show how the cost "
+                       "per seed-update grows with them, as a table and a log-log figure beside --out")
     speed.add_argument("--epochs", type=_positive,
                        help="epochs per job (default: a few seconds of work per scenario)")
-    speed.add_argument("--out", type=Path, help="also write the table to this markdown file")
+    speed.add_argument("--out", type=Path, help="also write the tables to this markdown file (and, for "
+                       "several --seeds, the figure beside it as .png)")
     compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
     compare.add_argument("dir_a", type=Path, metavar="DIR_A")
     compare.add_argument("dir_b", type=Path, metavar="DIR_B")

@@ -27,34 +27,36 @@ DEFAULT_EPOCHS = {"one_char": 100, "feature_window": 100, "timestep_window": 100
                   "stateful": 60, "variable_length": 3}
 
 
-def _one_job(request: RunRequest, scenario: str, backend: str, execution: str, epochs: int | None) -> Job:
+def _one_job(request: RunRequest, scenario: str, backend: str, execution: str, epochs: int | None,
+             seeds: int) -> Job:
     options = replace(request.options, epochs=epochs or DEFAULT_EPOCHS[scenario])
     single = replace(request, scenarios=(scenario,), backends=(backend,), execution=execution,
-                     options=options, workers=1)
+                     options=options, workers=1, idiomatic_timing=False)
     job = plan_jobs(single, "speed")[0]
-    return replace(job, seeds=request.seeds)  # one job with every seed, in both executions
+    return replace(job, seeds=tuple(range(seeds)))  # one job with every seed, in both executions
 
 
-def measure(request: RunRequest, executions: tuple[str, ...], epochs: int | None) -> pd.DataFrame:
+def measure(request: RunRequest, executions: tuple[str, ...], epochs: int | None,
+            seed_counts: tuple[int, ...] = ()) -> pd.DataFrame:
+    """One row per (scenario, backend, execution, seeds trained together). Idiomatic trains its
+    seeds one after another, so it is measured once, at the smallest count."""
+    counts = tuple(sorted(set(seed_counts))) or (len(request.seeds),)
     with tempfile.TemporaryDirectory(prefix="alphabet-speed-") as logs:  # framework chatter goes here
-        return _measure(request, executions, epochs, Path(logs))
-
-
-def _measure(
-    request: RunRequest, executions: tuple[str, ...], epochs: int | None, logs: Path
-) -> pd.DataFrame:
-    rows = []
-    for scenario in request.scenarios:
-        for backend in request.backends:
-            for execution in executions:
-                job = _one_job(request, scenario, backend, execution, epochs)
-                records: list[dict[str, Any]] = []
-                started = time.perf_counter()
-                hooks = ExecutionHooks(on_record=lambda _job, r, sink=records: sink.append(r))
-                schedule([job], 1, LocalExecutor(logs), hooks)
-                wall = time.perf_counter() - started
-                rows.append(_row(job, records, wall))
+        rows = []
+        for scenario in request.scenarios:
+            for backend in request.backends:
+                for execution in executions:
+                    for seeds in counts if execution == "fast" else counts[:1]:
+                        job = _one_job(request, scenario, backend, execution, epochs, seeds)
+                        rows.append(_measure(job, Path(logs)))
     return pd.DataFrame(rows)
+
+
+def _measure(job: Job, logs: Path) -> dict[str, Any]:
+    records: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    schedule([job], 1, LocalExecutor(logs), ExecutionHooks(on_record=lambda _job, r: records.append(r)))
+    return _row(job, records, time.perf_counter() - started)
 
 
 def _row(job: Job, records: list[dict[str, Any]], wall: float) -> dict[str, Any]:
@@ -65,7 +67,7 @@ def _row(job: Job, records: list[dict[str, Any]], wall: float) -> dict[str, Any]
     steady = [v for v in map(steady_us_per_update, ok) if v is not None]
     return {
         "scenario": job.scenario.spec.id, "backend": job.backend, "execution": job.execution,
-        "seeds": len(ok), "epochs": epochs,
+        "seeds": len(job.seeds), "epochs": epochs,
         "µs per seed-update": 1e6 * train / updates if updates else None,
         "µs after epoch 1": sum(steady) / len(steady) if steady else None,
         "train s": train, "job wall s": wall,
@@ -75,17 +77,35 @@ def _row(job: Job, records: list[dict[str, Any]], wall: float) -> dict[str, Any]
     }
 
 
-def speed_table(frame: pd.DataFrame) -> str:
-    """The measurements plus, per scenario × backend, how many times faster `fast` is."""
+def scaling_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """µs per seed-update after epoch 1 against the seeds trained together, per backend and execution."""
+    wide = frame.pivot_table(index=["scenario", "backend", "execution"], columns="seeds",
+                             values="µs after epoch 1", sort=False)
+    wide.columns = [f"{n} seeds" for n in wide.columns]
+    return wide.reset_index()
+
+
+def speed_table(frame: pd.DataFrame, figure: str | None = None) -> str:
+    """The measurements plus, per scenario × backend, how many times faster `fast` is, and how the
+    cost grows with the seeds trained together when several counts were measured."""
     parts = [md(frame, ".3g")]
     if set(frame["execution"]) >= {"idiomatic", "fast"}:
         for column, what in (("µs per seed-update", "whole job, compilation included"),
                              ("µs after epoch 1", "after the first epoch, as in a long run")):
-            wide = frame.pivot_table(index=["scenario", "backend"], columns="execution", values=column,
-                                     sort=False)
+            wide = frame.pivot_table(index=["scenario", "backend", "seeds"], columns="execution",
+                                     values=column, sort=False).reset_index()
             if not {"idiomatic", "fast"} <= set(wide.columns):  # every run of one mode failed
                 continue
+            idiomatic = wide.dropna(subset=["idiomatic"]).set_index(["scenario", "backend"])["idiomatic"]
+            wide = wide.dropna(subset=["fast"]).drop(columns="idiomatic")
+            pairs = zip(wide["scenario"], wide["backend"], strict=True)
+            wide.insert(3, "idiomatic", [idiomatic.get(pair) for pair in pairs])
             wide["fast speed-up ×"] = wide["idiomatic"] / wide["fast"]
-            parts.append(f"Speed-up of `fast` over `idiomatic`, {what} (same seeds, epochs, machine):\n\n"
-                         + md(wide.reset_index(), ".3g"))
+            parts.append(f"Speed-up of `fast` over `idiomatic`, {what} (same epochs, machine; `seeds`: "
+                         "trained together by `fast`):\n\n" + md(wide, ".3g"))
+    if frame["seeds"].nunique() > 1:
+        link = f" ![µs per seed-update against seeds trained together]({figure})" if figure else ""
+        parts.append("µs per seed-update after epoch 1 against the seeds trained together (idiomatic trains "
+                     "them one after another: its cost per update does not depend on the count, so it is "
+                     f"measured once, the reference line).{link}\n\n" + md(scaling_table(frame), ".3g"))
     return "\n\n".join(parts)
