@@ -1,4 +1,5 @@
-"""Shared pytest plumbing: the benchmark work-size option and pytest-benchmark machine info."""
+"""Shared pytest plumbing: the benchmark work-size option, pytest-benchmark machine info, and
+skips for backends this install lacks."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 
 import pytest
 
-from backends import backend_names, distribution_versions, is_installed
+from backends import backend_names, distribution_versions, get_entry, is_installed
 from harness.machine import cpu_count, git_commit
 
 SIZES = ("smoke", "tutorial")
@@ -25,6 +26,17 @@ def is_benchmarking(config: pytest.Config) -> bool:
     """Timing was asked for: otherwise benchmarks run once, tiny, as plain tests."""
     return any(config.getoption(name, None) for name in
                ("benchmark_only", "benchmark_json", "benchmark_save", "benchmark_autosave"))
+
+
+def needs_backend(name: str) -> pytest.MarkDecorator:
+    """Skip unless backend `name` is installed; the reason names the extra that installs it."""
+    reason = f"backend {name!r} is not installed: needs .[{get_entry(name).extra}]"
+    return pytest.mark.skipif(not is_installed(name), reason=reason)
+
+
+def backend_param(name: str):
+    """A parametrize/fixture value `name` that skips when that backend is not installed."""
+    return pytest.param(name, marks=needs_backend(name), id=name)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
@@ -50,3 +62,17 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         "work_size": config.getoption("--alphabet-epochs"),
         "git_commit": git_commit(),
     }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under --benchmark-only, deselect the plain tests instead of letting pytest-benchmark skip
+    them: with -ra each such skip would be a line under the tables, hiding the real ones."""
+    if not config.getoption("benchmark_only", False):
+        return
+    kept: list[pytest.Item] = []
+    plain: list[pytest.Item] = []
+    for item in items:  # pytest-benchmark's own test of "is a benchmark": uses the fixture
+        (kept if "benchmark" in getattr(item, "fixturenames", ()) else plain).append(item)
+    if plain:
+        config.hook.pytest_deselected(items=plain)
+        items[:] = kept

@@ -11,6 +11,7 @@ from harness.aggregate import backend_label, scenario_label
 from harness.cli import main
 from harness.seeds import make_plan
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
+from tests.conftest import needs_backend
 from tests.fakes import make_record
 
 H, F, C = 8, 3, 26
@@ -50,6 +51,7 @@ def _train(backend_name: str, init: str, execution: str, epochs: int = 2):
     return trained.predictor, data
 
 
+@needs_backend("torch")
 def test_torch_with_keras_init_starts_from_keras_defaults_in_both_executions():
     untrained, _ = _train("torch", "keras", "idiomatic", epochs=1)
     idiomatic, data = _train("torch", "keras", "idiomatic")
@@ -61,6 +63,7 @@ def test_torch_with_keras_init_starts_from_keras_defaults_in_both_executions():
     assert np.abs(weights["lstm.bias_hh_l0"]).max() < 0.05  # starts at 0 (one Keras bias); native: up to 0.18
 
 
+@needs_backend("keras")
 def test_keras_with_torch_init_in_both_executions():
     idiomatic, data = _train("keras", "torch", "idiomatic")
     fast, _ = _train("keras", "torch", "fast")
