@@ -25,9 +25,14 @@ def harness(*args: str) -> subprocess.CompletedProcess:
                           timeout=900)
 
 
-def records_of(out: Path) -> list[dict]:
+def all_records_of(out: Path) -> list[dict]:
     lines = (out / "results.jsonl").read_text().splitlines()
     return [validate_record(json.loads(line)) for line in lines]
+
+
+def records_of(out: Path) -> list[dict]:
+    """The seed records (the timing samples a fast run takes first are records of their own kind)."""
+    return [r for r in all_records_of(out) if r["kind"] == "seed"]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -58,6 +63,18 @@ def test_every_scenario_gives_a_complete_record(small_run):
                                                 "state_carried"}
     assert by_id["stateful"]["probes"]["state_carried"]["carried"] is True  # the framework keeps state
     assert set(by_id["batch_state"]["probes"]) == {"random_patterns"}
+
+
+def test_the_idiomatic_timing_sample_times_every_scenario_in_blocks_of_epochs(small_run):
+    backend, out = small_run
+    samples = [r for r in all_records_of(out) if r["kind"] == "idiomatic_timing"]
+    assert sorted(r["scenario"] for r in samples) == sorted(scenario_ids())
+    for r in samples:
+        assert r["status"] == "ok" and r["backend"] == backend and r["execution"] == "idiomatic"
+        blocks = r["timing_sample"]["blocks_us_per_update"]
+        assert len(blocks) == 3 and all(us > 0 for us in blocks)  # one lap per epoch: three real blocks
+        assert min(blocks) <= r["us_per_update"] <= max(blocks)
+        assert r["epochs"] == 1 + 3 * r["timing_sample"]["block_epochs"] and not r["patterns"]
 
 
 def test_report_covers_every_scenario(small_run):

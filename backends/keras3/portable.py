@@ -18,7 +18,7 @@ backends. Here both executions are plain `model.fit` on numpy arrays, with the m
 Sample order: all epochs go to one `fit` as the concatenation of the plan's per-epoch orders
 with `steps_per_epoch` = n / batch and `shuffle=False`; Keras keeps one data iterator across
 epochs when `steps_per_epoch` is given, so epoch e trains on exactly orders[e]
-(tests/test_keras_backends.py checks it against one `fit` per epoch). Stateful models train
+(tests/backends/keras3/test_portable.py checks it against one `fit` per epoch). Stateful models train
 one `fit(epochs=1)` per epoch, then zero the LSTM state, as the TensorFlow backend does.
 
 Keras on PyTorch breaks `backward` of a stateful LSTM on its fast CPU path: the state

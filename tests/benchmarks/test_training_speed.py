@@ -14,11 +14,11 @@ import os
 
 import pytest
 
-from backends import EXECUTIONS, RuntimeConfig, backend_names, get_entry, is_installed, load_backend
+from backends import EXECUTIONS, RuntimeConfig, backend_names, get_entry, load_backend
 from harness.runs.evaluate import evaluate
 from harness.runs.seeds import make_plan, probe_rng
 from scenarios import ResolvedScenario, build_data, get_scenario, scenario_ids
-from tests.conftest import is_benchmarking
+from tests.conftest import backend_param, is_benchmarking
 
 SMOKE_UPDATES = 250  # per benchmark round at the default size
 SEED = 0
@@ -55,13 +55,8 @@ def in_process_backends() -> list[str]:
             if dict(get_entry(name).env).get("KERAS_BACKEND", current) == current]
 
 
-def _backend_param(name: str):
-    marks = [] if is_installed(name) else [pytest.mark.skip(reason=f"backend {name!r} is not installed")]
-    return pytest.param(name, marks=marks, id=name)
-
-
 @pytest.mark.parametrize("execution", EXECUTIONS)
-@pytest.mark.parametrize("backend_name", [_backend_param(n) for n in in_process_backends()])
+@pytest.mark.parametrize("backend_name", [backend_param(n) for n in in_process_backends()])
 @pytest.mark.parametrize("scenario_id", scenario_ids())
 def test_training_speed(benchmark, backends_ready, request, scenario_id, backend_name, execution):
     benchmarking = is_benchmarking(request.config)

@@ -44,9 +44,12 @@ def test_report_has_every_section_and_the_tutorial_figure():
                     "## Per-letter errors", "## Training time", "## Learning curves", "## Probes"):
         assert heading in text
     assert "n too small: p can never go below 0.333" in text  # 2 vs 2 seeds
-    assert "keras / torch" in text
+    assert "Keras/PyTorch ratio of µs per update, as written" in text  # idiomatic seeds are the measure
     fast = [make_record(backend=b, seed=s, execution="fast") for b in ("keras", "torch") for s in range(2)]
-    assert "keras[fast] / torch[fast]" in render(fast)
+    fast_text = render(fast)
+    assert fast_text.index("_no idiomatic timing in this folder") < fast_text.index(
+        "Keras/PyTorch ratio of the `fast` engines")
+    assert "The harness's `fast` engines (not the frameworks as written)" in fast_text
     assert "84.0" in text and "`python -m harness run`" in text
     assert "cold_start_K" in text and "BCDEF" in text
     assert "0:01:00" in text  # wall time from run_started to the last record

@@ -103,8 +103,8 @@ def test_executor_ray_without_ray_is_one_line_naming_the_extra(tmp_path):
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('pretend Ray is missing')\n")
     out = tmp_path / "out"
-    done = harness("run", "--backend", "torch", "--scenario", "one_char", "--executor", "ray",
-                   "--out", str(out), env={"PYTHONPATH": str(tmp_path / "fake")})
+    done = harness("run", "--backend", "crash", "--scenario", "one_char", "--executor", "ray",
+                   "--out", str(out), env={**CRASH_ENV, "PYTHONPATH": str(tmp_path / "fake")})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: --executor ray needs Ray; install it: pip install -e '.[ray]'"]
@@ -118,7 +118,8 @@ def test_executor_ray_without_ray_is_one_line_naming_the_extra(tmp_path):
 ])
 def test_bad_ray_flags_are_one_line_errors(tmp_path, flags, message):
     out = tmp_path / "out"
-    done = harness("run", "--backend", "torch", "--scenario", "one_char", *flags, "--out", str(out))
+    done = harness("run", "--backend", "crash", "--scenario", "one_char", *flags, "--out", str(out),
+                   env=CRASH_ENV)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], done.stderr
@@ -129,11 +130,11 @@ def test_device_cuda_is_refused_up_front_without_a_gpu(tmp_path):
     if any(gpu_count(b) for b in installed_backends()):
         pytest.skip("a GPU is visible here: the refusal cannot be shown")
     out = tmp_path / "out"
-    done = harness("run", "--backend", "torch", "--scenario", "one_char", "--device", "cuda",
-                   "--out", str(out))
+    done = harness("run", "--backend", "crash", "--scenario", "one_char", "--device", "cuda",
+                   "--out", str(out), env=CRASH_ENV)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--device cuda: no GPU visible to torch" in lines[0]
+    assert len(lines) == 1 and "--device cuda: no GPU visible to crash" in lines[0]
     assert not out.exists()
 
 

@@ -23,7 +23,7 @@ import pytest
 from backends import is_installed
 from tests.conftest import needs_backend
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 FRAMEWORKS = {"keras-jax": "jax", "keras-torch": "torch"}
 SCENARIOS = ("one_char", "batch_state", "stateful")
 EPOCHS = 3
@@ -61,10 +61,10 @@ def _fixed_weights(features: int, units: int, classes: int) -> dict[str, np.ndar
 def _probe(name: str) -> dict[str, Any]:
     """Runs in a fresh process: what one Keras backend computes, as plain JSON-able data."""
     from backends import RuntimeConfig, apply_env, load_backend
-    from backends.keras_model import KerasPredictor, build_model
-    from backends.keras_portable import gpu_count
-    from harness.evaluate import predict_training_set
-    from harness.seeds import make_plan
+    from backends.keras3.model import KerasPredictor, build_model
+    from backends.keras3.portable import gpu_count
+    from harness.runs.evaluate import predict_training_set
+    from harness.runs.seeds import make_plan
     from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 
     apply_env(name)
@@ -126,7 +126,8 @@ def _env(jax_cache: Path) -> dict[str, str]:
 
 
 def _start_probe(name: str, env: dict[str, str]) -> subprocess.Popen:
-    code = f"import json; from tests.test_keras_backends import _probe; print(json.dumps(_probe({name!r})))"
+    code = ("import json; from tests.backends.keras3.test_portable import _probe; "
+            f"print(json.dumps(_probe({name!r})))")
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

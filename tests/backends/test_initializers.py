@@ -7,9 +7,9 @@ import pytest
 
 from backends import RuntimeConfig, load_backend
 from backends.initializers import initial_weights, keras_style, torch_style
-from harness.aggregate import backend_label, scenario_label
 from harness.cli import main
-from harness.seeds import make_plan
+from harness.reporting.aggregate import backend_label, scenario_label
+from harness.runs.seeds import make_plan
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 from tests.conftest import needs_backend
 from tests.fakes import make_record
