@@ -100,7 +100,7 @@ def _fast_table(frame: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
 
 def timing_section(frame: pd.DataFrame, records: list[dict[str, Any]], timings: list[dict[str, Any]]) -> str:
     written = idiomatic_table(records, timings)
-    parts = ["## Training time", (
+    parts = ["## Training time\n\n![µs per update of each backend and execution](speed.png)", (
         "### How the frameworks run as written (idiomatic)\n\nµs per update, one seed at a time, "
         "trained the way people write it: Keras `model.fit`, an eager PyTorch loop. After the first "
         "epoch (tracing, warm-up). Source `timing sample`: a short sample `run` takes of each scenario × "
@@ -124,7 +124,7 @@ def timing_section(frame: pd.DataFrame, records: list[dict[str, Any]], timings: 
             "(the same updates). Median per seed; `median_train_s` is each seed's share of the batch's wall "
             "time `batch_train_s`, compilation included; `us_per_update` is per seed-update over the whole "
             "job, `µs after epoch 1` after compilation; `speed-up over idiomatic ×` = idiomatic µs/update "
-            "÷ `µs after epoch 1`. ![µs per update](speed.png)\n\n" + md(fast, ".3g"))
+            "÷ `µs after epoch 1`.\n\n" + md(fast, ".3g"))
         ratio = framework_ratio(fast, "µs after epoch 1", "[fast]")
         if not ratio.empty:
             which = "The harness's `fast` engines (not the frameworks as written)"
