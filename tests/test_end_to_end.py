@@ -91,7 +91,8 @@ def test_same_seed_same_predictions(small_run):
     backend, out = small_run
     again = out.parent / f"{out.name}-again"
     result = harness("run", "--scenario", "one_char", "stateful", "variable_length", "--backend", backend,
-                     "--epochs", "2", "--seed", "0", "--workers", "1", "--out", str(again))
+                     "--epochs", "2", "--seed", "0", "--workers", "1", "--no-idiomatic-timing",
+                     "--out", str(again))
     assert result.returncode == 0, result.stderr[-3000:]
     first = {r["scenario"]: r for r in records_of(out)}
     for r in records_of(again):
@@ -104,7 +105,7 @@ def test_same_seed_same_predictions(small_run):
 def test_tutorial_epochs_timestep_window_learns_the_mapping(backend, tmp_path):
     """The tutorial's claim at its full 500 epochs, on two seeds."""
     result = harness("run", "--scenario", "timestep_window", "--backend", backend, "--seeds", "2",
-                     "--workers", "2", "--out", str(tmp_path))
+                     "--workers", "2", "--no-idiomatic-timing", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     records = records_of(tmp_path)
     assert [r["profile"] for r in records] == ["full", "full"]
@@ -117,7 +118,7 @@ def test_tutorial_epochs_timestep_window_learns_the_mapping(backend, tmp_path):
 def test_stateful_state_is_carried_within_an_epoch(backend, tmp_path):
     """A trained stateful model predicts differently with carried state than with resets."""
     result = harness("run", "--scenario", "stateful", "--backend", backend, "--epochs", "60",
-                     "--seed", "0", "--out", str(tmp_path))
+                     "--seed", "0", "--no-idiomatic-timing", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     (record,) = records_of(tmp_path)
     carried = "".join(p["predicted"] for p in record["patterns"])
