@@ -1,0 +1,131 @@
+"""Compile the hand-written update (backends/pytorch/update.py) with inductor, without TorchDynamo.
+
+Why not `torch.compile`: its per-call work (guard checks over ~30 tensors, the AOTAutograd
+wrapper, size asserts) costs several times a small model's whole update. Here the update
+is traced once into an aten graph (make_fx, on fake tensors: nothing runs) and handed to
+`torch._inductor.compile`, inductor's entry point for graphs captured without TorchDynamo;
+the program it returns is called directly, with the very layouts it was compiled for.
+
+Inductor's on-disk caches (FX graph cache, AOTAutograd cache) serve a later process
+compiling the same graph: the key is the traced graph and its input shapes, so it stays
+the same from job to job of a scenario and seed count (lr and eps arrive as tensors, not
+constants). `CompileReport.cache` says whether this compile was served from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+# Size asserts check every input's layout at every call; layouts are checked once per epoch
+# here instead (Program.check), where they cost nothing.
+INDUCTOR_OPTIONS = {"size_asserts": False}
+CACHE_COUNTERS = (
+    ("inductor", "fxgraph_cache_hit"), ("inductor", "fxgraph_cache_miss"),
+    ("inductor", "fxgraph_cache_bypass"), ("aot_autograd", "autograd_cache_hit"),
+    ("aot_autograd", "autograd_cache_miss"), ("aot_autograd", "autograd_cache_bypass"),
+)
+
+
+@dataclass
+class CompileReport:
+    """How the program came to be, for the run's knobs."""
+
+    cache: str  # "hit" (inductor's disk caches), "miss", "bypass" or "process" (compiled earlier here)
+    counters: dict[str, int] = field(default_factory=dict)  # the cache counters this compile moved
+
+
+@dataclass
+class Program:
+    """A compiled update and the input layouts it was compiled for."""
+
+    run: Callable[..., object]
+    layouts: tuple[tuple[tuple[int, ...], tuple[int, ...], str], ...]
+
+    def check(self, args: Sequence[torch.Tensor]) -> None:
+        """Refuse inputs of another shape, stride or dtype: the program reads them unchecked."""
+        found = _layouts(args)
+        if found != self.layouts:
+            bad = next(i for i, (a, b) in enumerate(zip(found, self.layouts, strict=True)) if a != b)
+            raise ValueError(f"compiled update: input {bad} is {found[bad]}, "
+                             f"compiled for {self.layouts[bad]}")
+
+
+_PROGRAMS: dict[tuple, Program] = {}
+
+
+def _layouts(args: Sequence[torch.Tensor]) -> tuple[tuple[tuple[int, ...], tuple[int, ...], str], ...]:
+    return tuple((tuple(a.shape), tuple(a.stride()), str(a.dtype)) for a in args)
+
+
+def compile_program(
+    key: tuple, fn: Callable[..., None], example: Sequence[torch.Tensor]
+) -> tuple[Program, CompileReport]:
+    """The compiled fn for inputs laid out as `example`; one per key and layout per process.
+
+    Nothing runs on `example`'s values. Raises whatever tracing or compiling raises.
+    """
+    import torch
+
+    layouts = _layouts(example)
+    cached = _PROGRAMS.get((key, layouts))
+    if cached is not None:
+        return cached, CompileReport("process")
+    import torch._inductor
+    from torch._dynamo.utils import counters
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.proxy_tensor import make_fx
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    before = {name: counters[group][name] for group, name in CACHE_COUNTERS}
+    fake_mode = FakeTensorMode(shape_env=ShapeEnv())  # the caches need a shape environment
+    fakes = [fake_mode.from_tensor(t, static_shapes=True) for t in example]
+    with fake_mode, torch.no_grad():
+        graph = make_fx(fn)(*fakes)
+    run = torch._inductor.compile(graph, fakes, options=INDUCTOR_OPTIONS)
+    moved = {name: counters[group][name] - before[name] for group, name in CACHE_COUNTERS}
+    program = Program(run, layouts)
+    _PROGRAMS[(key, layouts)] = program
+    return program, CompileReport(_cache_outcome(moved), {k: v for k, v in moved.items() if v})
+
+
+def _cache_outcome(moved: dict[str, int]) -> str:
+    if moved["fxgraph_cache_bypass"] or moved["autograd_cache_bypass"]:
+        return "bypass"
+    if moved["fxgraph_cache_miss"] or moved["autograd_cache_miss"]:
+        return "miss"
+    return "hit" if moved["fxgraph_cache_hit"] or moved["autograd_cache_hit"] else "unknown"
+
+
+def prepare() -> dict[str, object]:
+    """Load the compiler stack once per process, before any training is timed.
+
+    Importing inductor and probing the CPU's vector instructions (it builds and loads test
+    libraries in subprocesses) cost seconds per process, whatever the model: framework
+    start-up, like importing TensorFlow, not compilation of a model.
+    """
+    import torch._inductor.compile_fx  # noqa: F401  (the import is the point)
+    from torch._inductor.cpu_vec_isa import pick_vec_isa
+    from torch.fx.experimental import proxy_tensor  # noqa: F401
+
+    return {"compiler_vec_isa": str(pick_vec_isa()) or "none", **cache_settings()}
+
+
+def cache_settings() -> dict[str, object]:
+    """Whether inductor's on-disk caches are on, and where they live, for the knobs."""
+    try:
+        import torch._functorch.config as functorch_config
+        import torch._inductor.config as inductor_config
+        from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+        return {
+            "fx_graph_cache": inductor_config.fx_graph_cache and not inductor_config.force_disable_caches,
+            "autograd_cache": bool(functorch_config.enable_autograd_cache),
+            "cache_dir": cache_dir(),
+        }
+    except Exception as exc:  # private modules: report, never fail the run over it
+        return {"cache_settings_note": f"{type(exc).__name__}: {exc}"}

@@ -1,0 +1,178 @@
+"""The two epoch loops of the torch fast path: the compiled, in-place one and its eager fallback.
+
+Both run the scenario's updates in its order for all S stacked seeds, a chunk of epochs at a
+time, and hand back, per epoch, each seed's summed sample loss and its number of correct
+pre-update predictions.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from backends.pytorch.fast import Layout, Params
+    from scenarios import ResolvedScenario
+
+    State = tuple[Params, Params, Params]  # parameters, Adam first and second moments
+
+# Epochs per chunk are chosen so a chunk holds at least this many steps: per-chunk work (filling
+# buffers, reducing the epoch logs, the progress report) then costs little per step, yet
+# progress is still reported every fraction of a second.
+CHUNK_STEPS = 256
+
+
+def chunk_epochs(steps_per_epoch: int) -> int:
+    return max(1, CHUNK_STEPS // steps_per_epoch)
+
+
+class CompiledLoop:
+    """Calls the compiled update once per step, every tensor it touches allocated once.
+
+    A chunk's inputs (sample orders, Adam scalars) are copied into fixed buffers, and each
+    step's arguments are one prebuilt tuple of views into them: the program always sees the
+    layouts it was compiled for and indexes nothing by step. A short last batch is padded
+    and its padding weighted 0.
+    """
+
+    def __init__(
+        self, scenario: ResolvedScenario, layout: Layout, x: torch.Tensor, y: torch.Tensor,
+        state: State, seeds: int,
+    ) -> None:
+        import torch
+
+        from backends.pytorch.compiled import compile_program
+        from backends.pytorch.fast import adam_schedule
+        from backends.pytorch.update import to_engine, update_step
+
+        spec, device = scenario.spec, x.device
+        self.steps, self.batch, n = scenario.steps_per_epoch, scenario.batch_size, scenario.n_samples
+        if spec.stateful and self.batch * self.steps != n:
+            raise ValueError("a stateful model needs batches that divide the samples")
+        self.stateful, self.chunk = spec.stateful, chunk_epochs(self.steps)
+        slots = self.chunk * self.steps
+        sizes = [min(self.batch, n - k * self.batch) for k in range(self.steps)]
+        self.sizes = torch.tensor(sizes, dtype=torch.float64, device=device).view(1, self.steps, 1)
+        weights = torch.zeros(self.steps, self.batch, device=device)
+        for k, size in enumerate(sizes):
+            weights[k, :size] = 1.0 / size
+        eps = scenario.options.adam_epsilon("torch")
+        self.schedule = adam_schedule(spec.learning_rate, scenario.updates_per_seed, eps).to(device)
+        self.sched = torch.zeros(slots, 3, device=device)
+        ids = {"dtype": torch.int64, "device": device}
+        self.orders = torch.zeros(self.chunk, seeds, self.steps * self.batch, **ids)
+        self.batches = torch.zeros(slots, seeds, self.batch, **ids)
+        self.h = torch.zeros(seeds, self.batch, layout.units, device=device)
+        self.c = torch.zeros_like(self.h)
+        self.losses = torch.zeros(slots, seeds, device=device)
+        self.correct = torch.zeros(slots, seeds, dtype=torch.int64, device=device)
+        self.trained = state[0]
+        self.params = to_engine(state[0])
+        moments = [tuple(torch.zeros_like(p) for p in self.params) for _ in range(2)]
+        shared = (*self.params, *moments[0], *moments[1], self.h, self.c, x, y)
+        self.calls = [
+            (*shared, self.batches[j], weights[j % self.steps], self.sched[j], self.losses[j],
+             self.correct[j])
+            for j in range(slots)
+        ]
+        key = ("update", spec.stateful, scenario.options.gate_activation, str(device))
+        self.program, self.report = compile_program(
+            key, update_step(spec.stateful, scenario.options.gate_activation), self.calls[0]
+        )
+        for args in self.calls:  # views of one layout: the program reads them unchecked
+            self.program.check(args)
+
+    def epochs(self, first: int, orders: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Train epochs first, first + 1, ... in orders (S, E, n), E <= self.chunk.
+
+        Returns (E, S) sums of sample losses and (E, S) correct counts.
+        """
+        seeds, count, n = orders.shape
+        used = count * self.steps
+        self.orders[:count, :, :n] = orders.transpose(0, 1)  # padding keeps sample 0, weighted 0
+        by_step = self.orders[:count].view(count, seeds, self.steps, self.batch).transpose(1, 2)
+        self.batches[:used] = by_step.reshape(used, seeds, self.batch)
+        self.sched[:used] = self.schedule[first * self.steps : first * self.steps + used]
+        run = self.program.run
+        collecting = gc.isenabled()
+        gc.disable()  # the calls make no reference cycles; a collection would stall a step
+        try:
+            for epoch in range(count):
+                if self.stateful:  # zero state at the start of every epoch
+                    self.h.zero_()
+                    self.c.zero_()
+                for args in self.calls[epoch * self.steps : (epoch + 1) * self.steps]:
+                    run(*args)
+        finally:
+            if collecting:
+                gc.enable()
+        losses = self.losses[:used].view(count, self.steps, seeds).double() * self.sizes
+        return losses.sum(dim=1), self.correct[:used].view(count, self.steps, seeds).sum(dim=1)
+
+    def finish(self) -> None:
+        """Write the trained parameters back into the caller's tensors, in their layout."""
+        from backends.pytorch.update import from_engine
+
+        for dst, src in zip(self.trained, from_engine(self.params), strict=True):
+            dst.copy_(src)
+
+
+class EagerLoop:
+    """The same updates without a compiler: one autograd step per batch (fast.eager_step)."""
+
+    def __init__(
+        self, scenario: ResolvedScenario, layout: Layout, x: torch.Tensor, y: torch.Tensor, state: State
+    ) -> None:
+        import torch
+
+        from backends.pytorch.fast import eager_step
+
+        spec = scenario.spec
+        self.x, self.y, self.state, self.units = x, y, state, layout.units
+        self.steps, self.batch, n = scenario.steps_per_epoch, scenario.batch_size, scenario.n_samples
+        self.chunk = chunk_epochs(self.steps)
+        self.starts = list(range(0, n, self.batch))
+        self.sizes = torch.tensor([min(self.batch, n - s) for s in self.starts], dtype=torch.float64,
+                                  device=x.device)
+        self.step = eager_step(layout.units, spec.stateful, spec.learning_rate,
+                               eps=scenario.options.adam_epsilon("torch"),
+                               gate=scenario.options.gate_activation)
+
+    def epochs(self, first: int, orders: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
+        logs = [self._epoch(orders[:, e]) for e in range(orders.shape[1])]
+        return torch.stack([loss for loss, _ in logs]), torch.stack([hits for _, hits in logs])
+
+    def _epoch(self, order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
+        seeds = order.shape[0]
+        zeros = torch.zeros(seeds, self.batch, self.units, device=self.x.device)
+        h, c = zeros, zeros.clone()  # stateful: zero state each epoch; h is not c, as later
+        losses, correct = [], []
+        for xb, yb in _epoch_batches(self.x, self.y, order, self.starts, self.batch):
+            loss_b, correct_b, h, c = self.step(*self.state, xb, yb, h, c)
+            losses.append(loss_b)
+            correct.append(correct_b)
+        loss_sum = (torch.stack(losses, dim=1).double() * self.sizes).sum(dim=1)
+        return loss_sum, torch.stack(correct, dim=1).sum(dim=1)
+
+    def finish(self) -> None:
+        """Nothing to do: the eager steps train the caller's tensors themselves."""
+
+
+def _epoch_batches(
+    x: torch.Tensor, y: torch.Tensor, order: torch.Tensor, starts: list[int], batch: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """This epoch's batches as (S, B, ...) tensors: one gather for all full batches."""
+    seeds, n = order.shape
+    full = n // batch
+    idx = order[:, : full * batch].reshape(seeds, full, batch).transpose(0, 1)  # (steps, S, B)
+    out = list(zip(x[idx].unbind(0), y[idx].unbind(0), strict=True))
+    if full < len(starts):  # a last, smaller batch
+        tail = order[:, full * batch :]
+        out.append((x[tail], y[tail]))
+    return out
