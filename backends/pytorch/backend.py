@@ -191,6 +191,7 @@ class TorchBackend(Backend):
         if result.compile is not None:  # how this run's program was obtained: compiled or cached
             self._knobs["compile_cache"] = result.compile.cache
             self._knobs["compile_cache_counters"] = result.compile.counters
+            self._knobs["compiled_call"] = result.compile.call
         for row, plan in enumerate(plans):
             model = build_model(scenario, plan.init_seed)  # on cpu, for the predictor
             model.load_state_dict(layout.state_dict(result.params, row))

@@ -14,6 +14,7 @@ constants). `CompileReport.cache` says whether this compile was served from them
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ class CompileReport:
     """How the program came to be, for the run's knobs."""
 
     cache: str  # "hit" (inductor's disk caches), "miss", "bypass" or "process" (compiled earlier here)
+    call: str  # Program.call
     counters: dict[str, int] = field(default_factory=dict)  # the cache counters this compile moved
 
 
@@ -45,6 +47,7 @@ class Program:
 
     run: Callable[..., object]
     layouts: tuple[tuple[tuple[int, ...], tuple[int, ...], str], ...]
+    call: str = "wrapped"  # "direct": inductor's program alone, without AOTAutograd's wrapper
 
     def check(self, args: Sequence[torch.Tensor]) -> None:
         """Refuse inputs of another shape, stride or dtype: the program reads them unchecked."""
@@ -63,7 +66,7 @@ def _layouts(args: Sequence[torch.Tensor]) -> tuple[tuple[tuple[int, ...], tuple
 
 
 def compile_program(
-    key: tuple, fn: Callable[..., None], example: Sequence[torch.Tensor]
+    key: tuple, fn: Callable[..., object], example: Sequence[torch.Tensor]
 ) -> tuple[Program, CompileReport]:
     """The compiled fn for inputs laid out as `example`; one per key and layout per process.
 
@@ -74,7 +77,7 @@ def compile_program(
     layouts = _layouts(example)
     cached = _PROGRAMS.get((key, layouts))
     if cached is not None:
-        return cached, CompileReport("process")
+        return cached, CompileReport("process", cached.call)
     import torch._inductor
     from torch._dynamo.utils import counters
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -88,9 +91,68 @@ def compile_program(
         graph = make_fx(fn)(*fakes)
     run = torch._inductor.compile(graph, fakes, options=INDUCTOR_OPTIONS)
     moved = {name: counters[group][name] - before[name] for group, name in CACHE_COUNTERS}
-    program = Program(run, layouts)
+    direct = _direct_call(run, example)
+    program = Program(direct or run, layouts, "wrapped" if direct is None else "direct")
     _PROGRAMS[(key, layouts)] = program
-    return program, CompileReport(_cache_outcome(moved), {k: v for k, v in moved.items() if v})
+    return program, CompileReport(_cache_outcome(moved), program.call, {k: v for k, v in moved.items() if v})
+
+
+def _direct_call(run: Callable[..., object], example: Sequence[torch.Tensor]) -> Callable[..., object] | None:
+    """Inductor's program inside AOTAutograd's runtime wrapper, where calling it alone is the same.
+
+    Why: the wrapper's bookkeeping (autograd version counters, output pytrees) costs a small
+    model's update several microseconds, and with every mutation inside the program and
+    nothing returned it has nothing else to do. Taken only when one update from copies of
+    `example` leaves bit-identical tensors both ways, so a torch whose wrapper does more
+    (writes results back, merges aliased inputs) keeps the wrapper.
+    """
+    try:
+        from torch._inductor.output_code import CompiledFxGraph
+    except ImportError:
+        return None
+    graph = _find(run, CompiledFxGraph)
+    if graph is None or graph.current_callable is None or graph.inputs_to_check:
+        return None
+    inner = graph.current_callable
+
+    def direct(*args: torch.Tensor) -> object:
+        return inner(list(args))
+
+    wrapped, alone = [t.clone() for t in example], [t.clone() for t in example]
+    run(*wrapped)
+    direct(*alone)
+    same = all(_bits(a).equal(_bits(b)) for a, b in zip(wrapped, alone, strict=True))
+    return direct if same else None
+
+
+def _find(root: object, kind: type, depth: int = 10) -> object | None:
+    """The first `kind` among the closures, `__wrapped__` and attributes reachable from root."""
+    seen: set[int] = set()
+    level = [root]
+    for _ in range(depth):
+        found: list[object] = []
+        for obj in level:
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, kind):
+                return obj
+            for cell in getattr(obj, "__closure__", None) or ():
+                with contextlib.suppress(ValueError):  # an empty cell
+                    found.append(cell.cell_contents)
+            found.extend(v for v in (getattr(obj, "__wrapped__", None), getattr(obj, "__self__", None)) if v)
+            if callable(obj) and hasattr(obj, "__dict__") and not isinstance(obj, type):
+                found.extend(vars(obj).values())
+        level = found
+    return None
+
+
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    """The tensor's bits, so NaNs compare equal to themselves."""
+    import torch
+
+    width = {torch.float32: torch.int32, torch.float64: torch.int64}.get(t.dtype)
+    return t if width is None else t.view(width)
 
 
 def _cache_outcome(moved: dict[str, int]) -> str:

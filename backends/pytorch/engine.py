@@ -60,7 +60,7 @@ class CompiledLoop:
             weights[k, :size] = 1.0 / size
         eps = scenario.options.adam_epsilon("torch")
         self.schedule = adam_schedule(spec.learning_rate, scenario.updates_per_seed, eps).to(device)
-        self.sched = torch.zeros(slots, 3, device=device)
+        self.sched = self.schedule[0].repeat(slots, 1)  # real scalars from the start: see compiled.py
         ids = {"dtype": torch.int64, "device": device}
         self.orders = torch.zeros(self.chunk, seeds, self.steps * self.batch, **ids)
         self.batches = torch.zeros(slots, seeds, self.batch, **ids)
