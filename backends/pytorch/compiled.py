@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-# Size asserts check every input's layout at every call; layouts are checked once per epoch
-# here instead (Program.check), where they cost nothing.
-INDUCTOR_OPTIONS = {"size_asserts": False}
+# Size asserts check every input's layout at every call; layouts are checked once, when the
+# calls are built, instead (Program.check). One thread: a step's loops are microseconds each,
+# shorter than a fork and join of OpenMP threads, and a thread waiting on a busy core stalls
+# every loop of every step.
+INDUCTOR_OPTIONS = {"size_asserts": False, "cpp.threads": 1}
 CACHE_COUNTERS = (
     ("inductor", "fxgraph_cache_hit"), ("inductor", "fxgraph_cache_miss"),
     ("inductor", "fxgraph_cache_bypass"), ("aot_autograd", "autograd_cache_hit"),
@@ -174,7 +176,8 @@ def prepare() -> dict[str, object]:
     from torch._inductor.cpu_vec_isa import pick_vec_isa
     from torch.fx.experimental import proxy_tensor  # noqa: F401
 
-    return {"compiler_vec_isa": str(pick_vec_isa()) or "none", **cache_settings()}
+    return {"compiler_vec_isa": str(pick_vec_isa()) or "none",
+            "compiled_threads": INDUCTOR_OPTIONS["cpp.threads"], **cache_settings()}
 
 
 def cache_settings() -> dict[str, object]:
