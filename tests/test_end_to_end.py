@@ -101,6 +101,7 @@ def test_same_seed_same_predictions(small_run):
         assert r["probes"] == first[r["scenario"]]["probes"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_tutorial_epochs_timestep_window_learns_the_mapping(backend, tmp_path):
     """The tutorial's claim at its full 500 epochs, on two seeds."""

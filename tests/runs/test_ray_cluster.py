@@ -17,6 +17,7 @@ from tests.cli import CRASH_ENV, ROOT
 
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
+pytestmark = pytest.mark.slow  # each test starts a real Ray instance (seconds to minutes)
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="Ray is not installed: pip install -e '.[ray]'")
 
