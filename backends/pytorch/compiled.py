@@ -23,10 +23,8 @@ if TYPE_CHECKING:
     import torch
 
 # Size asserts check every input's layout at every call; layouts are checked once, when the
-# calls are built, instead (Program.check). One thread: a step's loops are microseconds each,
-# shorter than a fork and join of OpenMP threads, and a thread waiting on a busy core stalls
-# every loop of every step.
-INDUCTOR_OPTIONS = {"size_asserts": False, "cpp.threads": 1}
+# calls are built, instead (Program.check).
+INDUCTOR_OPTIONS = {"size_asserts": False}
 CACHE_COUNTERS = (
     ("inductor", "fxgraph_cache_hit"), ("inductor", "fxgraph_cache_miss"),
     ("inductor", "fxgraph_cache_bypass"), ("aot_autograd", "autograd_cache_hit"),
@@ -77,7 +75,8 @@ def compile_program(
     import torch
 
     layouts = _layouts(example)
-    cached = _PROGRAMS.get((key, layouts))
+    memo = (key, layouts, torch.get_num_threads())  # the generated code fixes its thread count
+    cached = _PROGRAMS.get(memo)
     if cached is not None:
         return cached, CompileReport("process", cached.call)
     import torch._inductor
@@ -91,11 +90,13 @@ def compile_program(
     fakes = [fake_mode.from_tensor(t, static_shapes=True) for t in example]
     with fake_mode, torch.no_grad():
         graph = make_fx(fn)(*fakes)
-    run = torch._inductor.compile(graph, fakes, options=INDUCTOR_OPTIONS)
+    # The configured intra-op threads, explicitly: the key of inductor's cache includes them.
+    options = {**INDUCTOR_OPTIONS, "cpp.threads": torch.get_num_threads()}
+    run = torch._inductor.compile(graph, fakes, options=options)
     moved = {name: counters[group][name] - before[name] for group, name in CACHE_COUNTERS}
     direct = _direct_call(run, example)
     program = Program(direct or run, layouts, "wrapped" if direct is None else "direct")
-    _PROGRAMS[(key, layouts)] = program
+    _PROGRAMS[memo] = program
     return program, CompileReport(_cache_outcome(moved), program.call, {k: v for k, v in moved.items() if v})
 
 
@@ -176,8 +177,7 @@ def prepare() -> dict[str, object]:
     from torch._inductor.cpu_vec_isa import pick_vec_isa
     from torch.fx.experimental import proxy_tensor  # noqa: F401
 
-    return {"compiler_vec_isa": str(pick_vec_isa()) or "none",
-            "compiled_threads": INDUCTOR_OPTIONS["cpp.threads"], **cache_settings()}
+    return {"compiler_vec_isa": str(pick_vec_isa()) or "none", **cache_settings()}
 
 
 def cache_settings() -> dict[str, object]:
