@@ -24,9 +24,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is dep
 ATOL = 1e-4
 LOSS_RTOL = 1e-4
 
-# (scenario, epochs): few epochs keep float drift and runtime small; batch_state is one update
-# per epoch on the whole set.
-CASES = [("one_char", 3), ("stateful", 3), ("variable_length", 1), ("batch_state", 5)]
+# (scenario, epochs), every scenario: few epochs keep float drift and runtime small;
+# batch_state is one update per epoch on the whole set.
+CASES = [("one_char", 3), ("feature_window", 3), ("timestep_window", 3), ("stateful", 3),
+         ("variable_length", 1), ("batch_state", 5)]
 
 
 @cache
@@ -70,6 +71,36 @@ def test_fast_equals_idiomatic(scenario_id, epochs):
     for seed, trained in zip(seeds, fast, strict=True):
         (reference,), _, _ = run("idiomatic", scenario_id, epochs, (seed,))
         assert trained.seed == seed
+        assert_same_training(reference, trained, data)
+
+
+def test_epochs_run_in_chunks_with_the_first_epoch_alone():
+    """batch_state has one update per epoch, so 300 epochs take three chunks (1, 256, 43)."""
+    from backends.pytorch.engine import chunk_epochs
+
+    assert chunk_epochs(1) == 256
+    fast, calls, data = run("fast", "batch_state", 300, (0, 1))
+    assert calls == [2, 2 * 256, 2 * 43]
+    for seed, trained in zip((0, 1), fast, strict=True):
+        (reference,), _, _ = run("idiomatic", "batch_state", 300, (seed,))
+        assert_same_training(reference, trained, data)
+
+
+def test_short_last_batch_is_padded_and_weighted_out():
+    """A batch size that does not divide the samples: 25 samples in batches of 4, the last of 1."""
+    import dataclasses
+
+    from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
+
+    spec = dataclasses.replace(get_scenario("one_char"), batch_size=4)
+    scenario = ResolvedScenario(spec, ScenarioOptions(epochs=3))
+    data = build_data(scenario)
+    assert scenario.steps_per_epoch == 7 and data.n_samples % 4 == 1
+    plans = plans_for(scenario, data.n_samples, (0, 1))
+    fast = train(backend_for("fast")[0], scenario, data, plans)
+    assert backend_for("fast")[1]["fast_path"] == "compiled"
+    for plan, trained in zip(plans, fast, strict=True):
+        (reference,) = train(backend_for("idiomatic")[0], scenario, data, [plan])
         assert_same_training(reference, trained, data)
 
 

@@ -142,6 +142,16 @@ def test_hard_sigmoid_fast_equals_idiomatic_and_differs_from_sigmoid(scenario_id
     assert max_weight_diff(idiomatic, sigmoid) > 5 * ATOL
 
 
+@pytest.mark.parametrize(("scenario_id", "epochs"), [
+    ("feature_window", 3), ("timestep_window", 3), ("variable_length", 1), ("batch_state", 5)])
+def test_hard_sigmoid_fast_equals_idiomatic_on_the_other_scenarios(scenario_id, epochs):
+    """The compiled update's hand-written hard-sigmoid slope, on every model shape."""
+    idiomatic = run("idiomatic", scenario_id, epochs, gate_activation=HARD)
+    fast = run("fast", scenario_id, epochs, gate_activation=HARD)
+    assert_same_training(idiomatic, fast, scenario_id)
+    assert backend_for("fast")._knobs["fast_path"] == "compiled"
+
+
 def test_eager_fallback_honours_gate_and_eps():
     """The fast path without a compiler (torch.optim's functional Adam) gets both options too."""
     options = {"gate_activation": HARD, "adam_eps": 1e-3}
