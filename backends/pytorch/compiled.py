@@ -23,8 +23,11 @@ if TYPE_CHECKING:
     import torch
 
 # Size asserts check every input's layout at every call; layouts are checked once, when the
-# calls are built, instead (Program.check).
-INDUCTOR_OPTIONS = {"size_asserts": False}
+# calls are built, instead (Program.check). One thread: a step's ~20 loops are microseconds
+# each, and with two OpenMP threads every loop ends in a barrier, where a thread whose core
+# was lent to any other process for a moment (even the harness's progress display) stalls
+# the whole step.
+INDUCTOR_OPTIONS = {"size_asserts": False, "cpp.threads": 1}
 CACHE_COUNTERS = (
     ("inductor", "fxgraph_cache_hit"), ("inductor", "fxgraph_cache_miss"),
     ("inductor", "fxgraph_cache_bypass"), ("aot_autograd", "autograd_cache_hit"),
@@ -70,12 +73,13 @@ def compile_program(
 ) -> tuple[Program, CompileReport]:
     """The compiled fn for inputs laid out as `example`; one per key and layout per process.
 
-    Nothing runs on `example`'s values. Raises whatever tracing or compiling raises.
+    `example` itself is never written: tracing sees fake tensors, and the check of the
+    direct call runs on copies. Raises whatever tracing or compiling raises.
     """
     import torch
 
     layouts = _layouts(example)
-    memo = (key, layouts, torch.get_num_threads())  # the generated code fixes its thread count
+    memo = (key, layouts)
     cached = _PROGRAMS.get(memo)
     if cached is not None:
         return cached, CompileReport("process", cached.call)
@@ -90,9 +94,7 @@ def compile_program(
     fakes = [fake_mode.from_tensor(t, static_shapes=True) for t in example]
     with fake_mode, torch.no_grad():
         graph = make_fx(fn)(*fakes)
-    # The configured intra-op threads, explicitly: the key of inductor's cache includes them.
-    options = {**INDUCTOR_OPTIONS, "cpp.threads": torch.get_num_threads()}
-    run = torch._inductor.compile(graph, fakes, options=options)
+    run = torch._inductor.compile(graph, fakes, options=INDUCTOR_OPTIONS)
     moved = {name: counters[group][name] - before[name] for group, name in CACHE_COUNTERS}
     direct = _direct_call(run, example)
     program = Program(direct or run, layouts, "wrapped" if direct is None else "direct")
@@ -177,7 +179,8 @@ def prepare() -> dict[str, object]:
     from torch._inductor.cpu_vec_isa import pick_vec_isa
     from torch.fx.experimental import proxy_tensor  # noqa: F401
 
-    return {"compiler_vec_isa": str(pick_vec_isa()) or "none", **cache_settings()}
+    return {"compiler_vec_isa": str(pick_vec_isa()) or "none",
+            "compiled_threads": INDUCTOR_OPTIONS["cpp.threads"], **cache_settings()}
 
 
 def cache_settings() -> dict[str, object]:
