@@ -174,7 +174,8 @@ class TorchBackend(Backend):
         progress: ProgressFn,
     ) -> Iterator[SeedTraining]:
         """All plans at once; every seed starts from exactly its idiomatic initialisation."""
-        from backends.pytorch.fast import Layout, train_stacked
+        from backends.pytorch.engine import train_stacked
+        from backends.pytorch.fast import Layout
 
         if not plans:
             return

@@ -21,16 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from backends.timing import ProgressFn, Stopwatch, Timing
-
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from backends.pytorch.compiled import CompileReport
-    from scenarios import ResolvedScenario
 
 EPS = 1e-8  # torch.optim.Adam's default; the scenario's eps is passed explicitly
 # Parameter names and order of the idiomatic model's state_dict.
@@ -150,69 +144,3 @@ def eager_step(
         return losses, correct, h, c
 
     return step
-
-
-@dataclass
-class StackedResult:
-    """What the stacked loop hands back for all S seeds of a call."""
-
-    params: Params  # trained, stacked (S, *shape)
-    epoch_loss: np.ndarray  # (S, epochs)
-    epoch_accuracy: np.ndarray  # (S, epochs)
-    updates_per_seed: int
-    timing: Timing  # of the whole batch; the first epoch includes tracing and compiling
-    path: str  # "compiled" or "eager-stacked"
-    note: str | None = None  # why compilation was abandoned, if it was
-    compile: CompileReport | None = None  # how the compiled program was obtained
-
-
-def train_stacked(
-    scenario: ResolvedScenario,
-    layout: Layout,
-    params: Params,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    orders: np.ndarray,
-    progress: ProgressFn,
-    compile_step: bool,
-) -> StackedResult:
-    """Train all seeds together; orders (S, epochs, n); params, x and y on one device.
-
-    Batch size, state carrying, learning rate, Adam epsilon and gate activation are the
-    scenario's. Compilation (or its cache lookup) happens before the first update, inside
-    the first epoch's time, as for any framework that compiles.
-    """
-    import torch
-
-    from backends.pytorch.cells import sync
-    from backends.pytorch.engine import CompiledLoop, EagerLoop
-
-    seeds, epochs, n = orders.shape
-    orders_t = torch.from_numpy(np.ascontiguousarray(orders, dtype=np.int64)).to(x.device)
-    params = tuple(p.clone() for p in params)  # trained in place; the caller's stay as given
-    state = (params, tuple(torch.zeros_like(p) for p in params), tuple(torch.zeros_like(p) for p in params))
-    loop: CompiledLoop | EagerLoop | None = None
-    path, note, report = "eager-stacked", None, None
-    epoch_loss, epoch_acc = np.zeros((seeds, epochs)), np.zeros((seeds, epochs))
-    stopwatch = Stopwatch(progress, sync=lambda: sync(x.device))
-    stopwatch.start()
-    if compile_step:
-        try:
-            loop = CompiledLoop(scenario, layout, x, y, state, seeds)
-            path, report = "compiled", loop.report
-        except Exception as exc:  # no usable compiler: nothing has run yet, train eagerly
-            note = f"{type(exc).__name__}: {str(exc)[:300]}"
-    if loop is None:
-        loop = EagerLoop(scenario, layout, x, y, state)
-    done = 0
-    while done < epochs:  # the first lap is the first epoch alone, later ones chunks of epochs
-        count = 1 if done == 0 else min(loop.chunk, epochs - done)
-        loss_sum, correct = loop.epochs(done, orders_t[:, done : done + count])
-        # One host sync per chunk, reduced exactly as the idiomatic loop does.
-        epoch_loss[:, done : done + count] = (loss_sum / n).T.cpu().numpy()
-        epoch_acc[:, done : done + count] = correct.T.cpu().numpy() / n
-        done += count
-        stopwatch.lap(seeds * loop.steps * count)
-    timing = stopwatch.stop(seeds_together=seeds)
-    loop.finish()
-    return StackedResult(state[0], epoch_loss, epoch_acc, epochs * loop.steps, timing, path, note, report)

@@ -161,12 +161,12 @@ def test_compile_failure_falls_back_to_stacked_eager(monkeypatch):
 
 
 def test_setup_switches_the_execution_of_an_instance(monkeypatch):
-    import backends.pytorch.fast as fast_module
+    import backends.pytorch.engine as engine_module
 
     def no_fast(*args, **kwargs):
         raise AssertionError("the fast loop ran")
 
-    monkeypatch.setattr(fast_module, "train_stacked", no_fast)
+    monkeypatch.setattr(engine_module, "train_stacked", no_fast)
     backend = load_backend("torch")
     backend.setup(RuntimeConfig(threads=1, execution="fast"))
     backend.setup(RuntimeConfig(threads=1, execution="idiomatic"))
