@@ -62,28 +62,31 @@ class CompiledLoop:
         slots = self.chunk * self.steps
         sizes = [min(self.batch, n - k * self.batch) for k in range(self.steps)]
         self.sizes = torch.tensor(sizes, dtype=torch.float64, device=device).view(1, self.steps, 1)
-        weights = torch.zeros(self.steps, self.batch, device=device)
+        eps = scenario.options.adam_epsilon("torch")
+        self.schedule = adam_schedule(spec.learning_rate, max(1, scenario.updates_per_seed), eps).to(device)
+        width = seeds * self.batch
+        padded = self.steps * self.batch  # an epoch's samples, a short last batch padded
+        self.orders = torch.zeros(self.chunk, seeds, padded, dtype=torch.int64, device=device)
+        # Per-step rows, each starting 16 bytes after the last (see _rows).
+        self.sched = _rows(slots, 3, torch.float32, device)
+        self.sched[:, :3] = self.schedule[0]  # real scalars from the start: see compiled.py
+        self.batches = _rows(slots, width, torch.int64, device)
+        self.losses = _rows(slots, seeds, torch.float32, device)
+        self.correct = _rows(slots, seeds, torch.int64, device)
+        weights = _rows(self.steps, self.batch, torch.float32, device)
         for k, size in enumerate(sizes):
             weights[k, :size] = 1.0 / size
-        eps = scenario.options.adam_epsilon("torch")
-        self.schedule = adam_schedule(spec.learning_rate, scenario.updates_per_seed, eps).to(device)
-        self.sched = self.schedule[0].repeat(slots, 1)  # real scalars from the start: see compiled.py
-        ids = {"dtype": torch.int64, "device": device}
-        self.orders = torch.zeros(self.chunk, seeds, self.steps * self.batch, **ids)
-        self.batches = torch.zeros(slots, seeds, self.batch, **ids)
         self.h = torch.zeros(seeds, self.batch, layout.units, device=device)
         self.c = torch.zeros_like(self.h)
-        self.losses = torch.zeros(slots, seeds, device=device)
-        self.correct = torch.zeros(slots, seeds, dtype=torch.int64, device=device)
         self.trained = state[0]
         self.params = to_engine(state[0])
         moments = [tuple(torch.zeros_like(p) for p in self.params) for _ in range(2)]
         shared = (*self.params, *moments[0], *moments[1], self.h, self.c, x, y)
         self.calls = [
-            (*shared, self.batches[j], weights[j % self.steps], self.sched[j], self.losses[j],
-             self.correct[j])
+            (*shared, self.batches[j, :width].view(seeds, self.batch), weights[j % self.steps, : self.batch],
+             self.sched[j, :3], self.losses[j, :seeds], self.correct[j, :seeds])
             for j in range(slots)
-        ]
+        ]  # step j's inputs: its batch, sample weights and Adam scalars, and its log rows
         key = ("update", spec.stateful, scenario.options.gate_activation, str(device))
         self.program, self.report = compile_program(
             key, update_step(spec.stateful, scenario.options.gate_activation), self.calls[0]
@@ -97,11 +100,11 @@ class CompiledLoop:
         Returns (E, S) sums of sample losses and (E, S) correct counts.
         """
         seeds, count, n = orders.shape
-        used = count * self.steps
+        used, width = count * self.steps, seeds * self.batch
         self.orders[:count, :, :n] = orders.transpose(0, 1)  # padding keeps sample 0, weighted 0
         by_step = self.orders[:count].view(count, seeds, self.steps, self.batch).transpose(1, 2)
-        self.batches[:used] = by_step.reshape(used, seeds, self.batch)
-        self.sched[:used] = self.schedule[first * self.steps : first * self.steps + used]
+        self.batches[:used, :width] = by_step.reshape(used, width)
+        self.sched[:used, :3] = self.schedule[first * self.steps : first * self.steps + used]
         run = self.program.run
         collecting = gc.isenabled()
         gc.disable()  # the calls make no reference cycles; a collection would stall a step
@@ -115,8 +118,8 @@ class CompiledLoop:
         finally:
             if collecting:
                 gc.enable()
-        losses = self.losses[:used].view(count, self.steps, seeds).double() * self.sizes
-        return losses.sum(dim=1), self.correct[:used].view(count, self.steps, seeds).sum(dim=1)
+        losses = self.losses[:used, :seeds].reshape(count, self.steps, seeds).double() * self.sizes
+        return losses.sum(dim=1), self.correct[:used, :seeds].reshape(count, self.steps, seeds).sum(dim=1)
 
     def finish(self) -> None:
         """Write the trained parameters back into the caller's tensors, in their layout."""
@@ -126,6 +129,18 @@ class CompiledLoop:
             dst.copy_(src)
 
 
+def _rows(count: int, width: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A zero (count, width') buffer whose rows start 16 bytes apart or a multiple of it.
+
+    Why: the program is compiled for row 0 of each per-step buffer; inductor may assume that
+    inputs keep that row's alignment (it does for GPU kernels), so every row keeps it.
+    """
+    import torch
+
+    per_16 = 16 // torch.empty((), dtype=dtype).element_size()
+    return torch.zeros(count, -(-width // per_16) * per_16, dtype=dtype, device=device)
+
+
 class EagerLoop:
     """The same updates without a compiler: one autograd step per batch (fast.eager_step)."""
 
@@ -133,7 +148,6 @@ class EagerLoop:
         self, scenario: ResolvedScenario, layout: Layout, x: torch.Tensor, y: torch.Tensor, state: State
     ) -> None:
         import torch
-
 
         spec = scenario.spec
         self.x, self.y, self.state, self.units = x, y, state, layout.units
