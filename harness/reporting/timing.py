@@ -115,7 +115,7 @@ def timing_section(frame: pd.DataFrame, records: list[dict[str, Any]], timings: 
         ratio = framework_ratio(written, "µs/update")
         if not ratio.empty:
             parts.append("Keras/PyTorch ratio of µs per update, as written (> 1: Keras slower):\n\n"
-                         + md(ratio, ".3g") + "\n\n" + ratio_sentence(ratio, "As written"))
+                         + md(ratio, ".4g") + "\n\n" + ratio_sentence(ratio, "As written"))
     fast = _fast_table(frame, written)
     if not fast.empty:
         parts.append(
