@@ -120,7 +120,9 @@ def loss_and_grads(
     for t in range(steps):
         x_t = xb[:, :, t]
         z = (bias + mm(x_t, w_ih_t) + mm(h, w_hh_t)).view(seeds, batch, 4, units)
-        a = torch.where(block == 2, torch.tanh(z), act(z))
+        # tanh on the cell block only, the gate activation on i, f, o only: with batches,
+        # evaluating both everywhere made exp and tanh a quarter of the step
+        a = torch.cat([act(z[:, :, :2]), torch.tanh(z[:, :, 2:3]), act(z[:, :, 3:])], dim=2)
         i, f, g, o = a.unbind(dim=2)
         c_next = f * c + i * g
         tanh_c = torch.tanh(c_next)
