@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -65,10 +66,16 @@ def test_records_from_before_an_optional_field_was_added_still_load(tmp_path):
 
 
 def test_version_1_folders_load_as_seed_records_and_timing_samples_load_apart(tmp_path):
-    committed = load_records(Path(__file__).resolve().parents[2] / "reports" / "example" / "results.jsonl")
+    reports = Path(__file__).resolve().parents[2] / "reports"
+    old_folder = tmp_path / "ablation.jsonl"  # written before version 2
+    old_folder.write_bytes(gzip.decompress((reports / "ablation" / "results.jsonl.gz").read_bytes()))
+    committed = load_records(old_folder)
     assert committed.records and not committed.warnings and not committed.timings
     assert {r["schema_version"] for r in committed.records} == {1}
     assert {r["kind"] for r in committed.records} == {"seed"}
+    example = load_records(reports / "example" / "results.jsonl")  # version 2, with its samples
+    assert example.records and example.timings and not example.warnings
+    assert {r["kind"] for r in example.timings} == {IDIOMATIC_TIMING}
     path = results_path(tmp_path)
     old = make_record(seed=0)
     del old["kind"]
