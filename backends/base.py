@@ -8,7 +8,7 @@ to run, then hands back a `Predictor` so evaluation and probes stay framework-fr
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -89,6 +89,57 @@ class SeedTraining:
         return self.timing.train_seconds if self.timing.seeds_together > 1 else None
 
 
+# The one framework-free weight layout of a snapshot (PyTorch's, gates i, f, g, o; one LSTM
+# bias: PyTorch's two summed, Keras's as is), every array stacked on a leading seed axis.
+SNAPSHOT_SHAPES: dict[str, str] = {
+    "w_ih": "(S, 4U, F)", "w_hh": "(S, 4U, U)", "b": "(S, 4U)", "w_out": "(S, C, U)", "b_out": "(S, C)",
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The weights of some seeds after `epoch` epochs, for anytime evaluation.
+
+    Row s of every array belongs to `seeds[s]`. A backend copies the arrays out (float32
+    numpy, in the `SNAPSHOT_SHAPES` layout), so training may go on in place afterwards.
+    """
+
+    epoch: int  # epochs done, 1 .. scenario.epochs
+    seeds: tuple[int, ...]
+    weights: dict[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        if set(self.weights) != set(SNAPSHOT_SHAPES):
+            raise ValueError(f"snapshot weights {sorted(self.weights)}, expected {sorted(SNAPSHOT_SHAPES)}")
+        if any(len(w) != len(self.seeds) for w in self.weights.values()):
+            raise ValueError(f"snapshot: every array needs one row per seed ({len(self.seeds)})")
+
+
+@dataclass(frozen=True)
+class SnapshotRequest:
+    """After which epochs a backend hands its weights to `callback` while training.
+
+    The callback's time is evaluation, not training: backends call it between stopwatch laps
+    (`Stopwatch.excluded()`), so no timing figure includes it. A backend that trains in chunks
+    of epochs ends a chunk at every requested epoch.
+    """
+
+    epochs: frozenset[int]
+    callback: Callable[[Snapshot], None]
+
+    def due(self, done: int) -> bool:
+        return done in self.epochs
+
+    def chunk(self, done: int, count: int) -> int:
+        """`count` epochs from `done`, cut short so the chunk ends at the next requested epoch."""
+        later = [e for e in self.epochs if e > done]
+        return min(count, min(later) - done) if later else count
+
+
+def chunk_to_snapshot(snapshots: SnapshotRequest | None, done: int, count: int) -> int:
+    return count if snapshots is None else snapshots.chunk(done, count)
+
+
 class Predictor(Protocol):
     """A trained model, seen through the only operations evaluation needs."""
 
@@ -109,6 +160,7 @@ class Backend(abc.ABC):
     """One framework. Subclasses import their framework only inside methods."""
 
     name: str = ""
+    anytime: bool = True  # honours a SnapshotRequest; False: declines (the harness notes it)
 
     @abc.abstractmethod
     def setup(self, config: RuntimeConfig) -> dict:
@@ -125,5 +177,10 @@ class Backend(abc.ABC):
         data: AlphabetData,
         plans: list[SeedPlan],
         progress: ProgressFn,
+        snapshots: SnapshotRequest | None = None,
     ) -> Iterator[SeedTraining]:
-        """Train one independent model per plan, yielding each as soon as it is done."""
+        """Train one independent model per plan, yielding each as soon as it is done.
+
+        With `snapshots`, call `snapshots.callback` after each requested epoch with the
+        weights of the seeds training at that moment (one seed at a time, or all together).
+        """

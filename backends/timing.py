@@ -11,7 +11,8 @@ work it times.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 ProgressFn = Callable[[int], None]  # called with the number of updates just done
@@ -71,6 +72,15 @@ class Stopwatch:
             self._first = now - self._start - self._paused
         self._progress(updates)
         self._paused += self._clock() - now
+
+    @contextmanager
+    def excluded(self) -> Iterator[None]:
+        """Time spent inside (e.g. an anytime evaluation's snapshot) counts in no figure."""
+        begin = self._clock()
+        try:
+            yield
+        finally:
+            self._paused += self._clock() - begin
 
     def stop(self, seeds_together: int = 1) -> Timing:
         """The loop's Timing; `first_epoch_seconds` is 0.0 when no epoch ran."""

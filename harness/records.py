@@ -14,7 +14,9 @@ from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 # 2: records carry a `kind`; version-1 records are all seed records and load as such.
-SCHEMA_VERSION = 2
+# 3: seed records carry anytime evaluation (`checkpoints`, `accuracy_curve`, `anytime_note`);
+#    older records load with none.
+SCHEMA_VERSION = 3
 STATUSES = ("ok", "failed", "diverged")
 SEED = "seed"  # a trained seed: an accuracy row and a resume key
 IDIOMATIC_TIMING = "idiomatic_timing"  # a timing sample of the idiomatic execution: neither
@@ -60,6 +62,13 @@ class ResultRecord:
     kind: str = SEED
     # kind idiomatic_timing: warm-up and block epochs, and µs per update of each timed block
     timing_sample: dict[str, Any] | None = None
+    # Anytime evaluation (kind seed): the model evaluated after some epochs during this one run,
+    # each {"epoch", "accuracy", "predicted" (one letter per pattern, in `patterns` order),
+    # "probes"}, ascending, the last at `epochs`.
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    # Dense accuracy-only evaluation for time to learn: {"epochs": [...], "accuracy": [...]}.
+    accuracy_curve: dict[str, list] | None = None
+    anytime_note: str | None = None  # why a backend gave no checkpoints, when it declined
     timestamp: str = field(default_factory=lambda: now_iso())
     schema_version: int = SCHEMA_VERSION
 

@@ -21,6 +21,7 @@ INITS: tuple[str, ...] = ("native", "keras", "torch")
 GATE_ACTIVATIONS: tuple[str, ...] = ("sigmoid", "hard_sigmoid_2017")
 # Each framework's own Adam epsilon, used when `ScenarioOptions.adam_eps` is None.
 NATIVE_ADAM_EPS: dict[str, float] = {"keras": 1e-7, "torch": 1e-8}
+MAX_UNITS = 4096
 DataKind = Literal["window", "variable_length"]
 
 
@@ -49,7 +50,8 @@ class ScenarioSpec:
 
 # Options added after the first records were written: stored only when set, so those
 # records keep their resume keys and spec hashes.
-LATE_DEFAULTS: dict[str, object] = {"adam_eps": None, "gate_activation": "sigmoid"}
+LATE_DEFAULTS: dict[str, object] = {"adam_eps": None, "gate_activation": "sigmoid",
+                                     "units": None, "learning_rate": None}
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class ScenarioOptions:
     init: str = "native"  # weight initialisation: native, or the other framework's defaults
     adam_eps: float | None = None  # None: the framework's own (NATIVE_ADAM_EPS)
     gate_activation: str = "sigmoid"  # one of GATE_ACTIVATIONS
+    units: int | None = None  # None: the tutorial's LSTM units (the spec's)
+    learning_rate: float | None = None  # None: the tutorial's Adam learning rate (the spec's)
 
     def __post_init__(self) -> None:
         if self.gate_activation not in GATE_ACTIVATIONS:
@@ -69,6 +73,10 @@ class ScenarioOptions:
                              f"valid choices: {', '.join(GATE_ACTIVATIONS)}")
         if self.adam_eps is not None and not (0 < self.adam_eps < 1):
             raise ValueError(f"adam_eps must be between 0 and 1, got {self.adam_eps}")
+        if self.units is not None and not (isinstance(self.units, int) and 1 <= self.units <= MAX_UNITS):
+            raise ValueError(f"units must be an integer from 1 to {MAX_UNITS}, got {self.units}")
+        if self.learning_rate is not None and not (0 < self.learning_rate <= 1):
+            raise ValueError(f"learning_rate must be above 0 and at most 1, got {self.learning_rate}")
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items()
@@ -89,6 +97,17 @@ class ResolvedScenario:
     @property
     def epochs(self) -> int:
         return self.options.epochs if self.options.epochs is not None else self.spec.epochs
+
+    @property
+    def units(self) -> int:
+        """LSTM units: the option when set, else the tutorial's. Backends read this, never the spec's."""
+        return self.options.units if self.options.units is not None else self.spec.units
+
+    @property
+    def learning_rate(self) -> float:
+        """Adam's learning rate: the option when set, else the tutorial's."""
+        return self.options.learning_rate if self.options.learning_rate is not None \
+            else self.spec.learning_rate
 
     @property
     def n_classes(self) -> int:

@@ -163,18 +163,19 @@ def build_model(
     model = keras.Sequential(
         [
             keras.Input(batch_shape=(1, *shape)) if spec.stateful else keras.Input(shape),
-            keras.layers.LSTM(spec.units, stateful=spec.stateful, **lstm_kwargs),
+            keras.layers.LSTM(scenario.units, stateful=spec.stateful, **lstm_kwargs),
             keras.layers.Dense(data.n_classes, activation="softmax"),
         ]
     )
     model.compile(
         loss="categorical_crossentropy",
-        optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate,
+        optimizer=keras.optimizers.Adam(learning_rate=scenario.learning_rate,
                                         epsilon=options.adam_epsilon("keras")),
         metrics=["accuracy"],
         **(compile_options or {}),
     )
-    override = initial_weights(options.init, "keras", spec.features, spec.units, data.n_classes, init_seed)
+    override = initial_weights(options.init, "keras", spec.features, scenario.units, data.n_classes,
+                               init_seed)
     if override is not None:  # the init ablation: another framework's defaults
         for name, var in named_variables(model).items():
             var.assign(override[name])

@@ -43,8 +43,8 @@ def build_model(scenario: ResolvedScenario, init_seed: int) -> nn.Module:
 
     torch.manual_seed(init_seed)
     spec = scenario.spec
-    model = model_class()(spec.features, spec.units, scenario.n_classes, scenario.options.gate_activation)
-    override = initial_weights(scenario.options.init, "torch", spec.features, spec.units,
+    model = model_class()(spec.features, scenario.units, scenario.n_classes, scenario.options.gate_activation)
+    override = initial_weights(scenario.options.init, "torch", spec.features, scenario.units,
                                scenario.n_classes, init_seed)
     if override is not None:  # the init ablation: another framework's defaults
         model.load_state_dict({k: torch.from_numpy(v) for k, v in override.items()})
@@ -180,7 +180,7 @@ class TorchBackend(Backend):
         if not plans:
             return
         spec = scenario.spec
-        layout = Layout(spec.features, spec.units, scenario.n_classes)
+        layout = Layout(spec.features, scenario.units, scenario.n_classes)
         params = layout.stack([build_model(scenario, plan.init_seed) for plan in plans])
         result = train_stacked(
             scenario, layout, tuple(p.to(x.device) for p in params), x, y, np.stack(orders),
@@ -249,7 +249,7 @@ def _train_one(
     loss_fn = nn.CrossEntropyLoss()
     # eps is passed only when asked for: the default call is the tutorial's, torch's own eps.
     eps = {} if scenario.options.adam_eps is None else {"eps": scenario.options.adam_epsilon("torch")}
-    optimizer = torch.optim.Adam(model.parameters(), lr=spec.learning_rate, **eps)
+    optimizer = torch.optim.Adam(model.parameters(), lr=scenario.learning_rate, **eps)
     model.train()
 
     epoch_loss: list[float] = []

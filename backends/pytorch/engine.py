@@ -63,7 +63,8 @@ class CompiledLoop:
         sizes = [min(self.batch, n - k * self.batch) for k in range(self.steps)]
         self.sizes = torch.tensor(sizes, dtype=torch.float64, device=device).view(1, self.steps, 1)
         eps = scenario.options.adam_epsilon("torch")
-        self.schedule = adam_schedule(spec.learning_rate, max(1, scenario.updates_per_seed), eps).to(device)
+        updates = max(1, scenario.updates_per_seed)
+        self.schedule = adam_schedule(scenario.learning_rate, updates, eps).to(device)
         width = seeds * self.batch
         padded = self.steps * self.batch  # an epoch's samples, a short last batch padded
         self.orders = torch.zeros(self.chunk, seeds, padded, dtype=torch.int64, device=device)
@@ -156,7 +157,7 @@ class EagerLoop:
         self.starts = list(range(0, n, self.batch))
         self.sizes = torch.tensor([min(self.batch, n - s) for s in self.starts], dtype=torch.float64,
                                   device=x.device)
-        self.step = eager_step(layout.units, spec.stateful, spec.learning_rate,
+        self.step = eager_step(layout.units, spec.stateful, scenario.learning_rate,
                                eps=scenario.options.adam_epsilon("torch"),
                                gate=scenario.options.gate_activation)
 

@@ -172,3 +172,41 @@ def summary(values: Iterable[float | None], seed: int = 0) -> Summary:
         ci_low=ci.low,
         ci_high=ci.high,
     )
+
+
+POWER = 0.80  # the power every "seeds needed" figure is computed for
+
+
+def adjusted_p_values(p_values: Iterable[float | None]) -> list[float]:
+    """Benjamini–Hochberg adjusted p-values over one family of tests (scipy's
+    `false_discovery_control`); NaN entries (tests that could not run) stay NaN and do not count
+    towards the family's size."""
+    ps = [math.nan if p is None else float(p) for p in p_values]
+    finite = [i for i, p in enumerate(ps) if math.isfinite(p)]
+    out = [math.nan] * len(ps)
+    if finite:
+        adjusted = stats.false_discovery_control([ps[i] for i in finite], method="bh")
+        for i, value in zip(finite, np.atleast_1d(adjusted), strict=True):
+            out[i] = float(value)
+    return out
+
+
+def seeds_for_power(difference: float, pooled_sd: float, alpha: float = ALPHA,
+                    power: float = POWER) -> float:
+    """Seeds per group a two-sided two-sample t-test needs to detect `difference` with `power`
+    (normal approximation): n = 2 (z_{1-α/2} + z_power)² σ² / Δ², rounded up. NaN when the
+    spread is zero or unknown, or the difference is zero (no finite number exists)."""
+    if not (math.isfinite(difference) and math.isfinite(pooled_sd)) or pooled_sd <= 0 or difference == 0:
+        return math.nan
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return float(math.ceil(2 * (z * pooled_sd / difference) ** 2))
+
+
+def pooled_sd(a: Iterable[float | None], b: Iterable[float | None]) -> float:
+    """The pooled standard deviation of two groups (NaN with fewer than 3 values in all)."""
+    x, y = _clean(a), _clean(b)
+    dof = x.size + y.size - 2
+    if x.size < 1 or y.size < 1 or dof < 1:
+        return math.nan
+    ss = float(((x - x.mean()) ** 2).sum() + ((y - y.mean()) ** 2).sum())
+    return math.sqrt(ss / dof)
