@@ -160,7 +160,7 @@ class Backend(abc.ABC):
     """One framework. Subclasses import their framework only inside methods."""
 
     name: str = ""
-    anytime: bool = True  # honours a SnapshotRequest; False: declines (the harness notes it)
+    anytime: bool = False  # True: honours a SnapshotRequest; False: declines (the harness notes it)
 
     @abc.abstractmethod
     def setup(self, config: RuntimeConfig) -> dict:

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from backends import (
@@ -63,7 +64,8 @@ def _run_request(args: argparse.Namespace, command: str, started: str) -> RunReq
         backends=backends,
         seeds=seeds,
         options=ScenarioOptions(encoding=args.encoding, data_seed=args.data_seed, epochs=args.epochs,
-                                init=args.init, adam_eps=args.adam_eps, gate_activation=args.gate_activation),
+                                init=args.init, adam_eps=args.adam_eps, gate_activation=args.gate_activation,
+                                units=args.units, learning_rate=args.learning_rate),
         quick=args.quick,
         workers=args.workers or cores,
         cores=cores,
@@ -74,7 +76,37 @@ def _run_request(args: argparse.Namespace, command: str, started: str) -> RunReq
         executor=args.executor,
         ray_address=args.ray_address,
         idiomatic_timing=args.idiomatic_timing,
+        eval_at=tuple(sorted(set(args.eval_at))) if args.eval_at else None,
+        time_to_learn=args.time_to_learn,
     )
+
+
+# A grid key's command-line flag, its argparse default, so a key set both ways is refused.
+_FLAG_DEFAULTS = {"units": None, "learning_rate": None, "epochs": None, "init": "native",
+                  "gate_activation": "sigmoid", "adam_eps": None, "encoding": "zero_based", "data_seed": 7}
+
+
+def _sweep_request(args: argparse.Namespace, command: str, started: str) -> RunRequest:
+    """A run whose options are every point of the grid; sweeps take no idiomatic timing sample
+    (their question is accuracy: `run` measures speed)."""
+    from harness.runs.grid import grid_points, parse_grid
+
+    try:
+        grid = parse_grid(args.grid)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for key in grid:
+        if getattr(args, key) != _FLAG_DEFAULTS[key]:
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"{key} is set by both {flag} and --grid; give it in one place")
+    if args.quick and "epochs" in grid:
+        raise UsageError("--quick sets the epochs; drop it or drop epochs from --grid")
+    request = _run_request(args, command, started)
+    try:
+        points = grid_points(request.options, grid)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return replace(request, grid=points, idiomatic_timing=False)
 
 
 def _out_dir(args: argparse.Namespace, run_id: str) -> Path:
@@ -112,18 +144,19 @@ def cmd_list() -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+def cmd_run(args: argparse.Namespace, argv: list[str], sweep: bool = False) -> int:
     from harness.lock import FolderBusyError
     from harness.runs.display import TerminalDisplay
     from harness.runs.driver import run_request
     from harness.store import results_path
 
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    request = _run_request(args, "python -m harness " + shlex.join(argv), started)
+    command = "python -m harness " + shlex.join(argv)
+    request = (_sweep_request if sweep else _run_request)(args, command, started)
     run_id = new_run_id()
     out = _out_dir(args, run_id)
     try:
-        if args.verify:
+        if getattr(args, "verify", False):
             return _verify(request, out)
         if request.executor == "ray":
             _connect_ray(request)
@@ -237,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "list":
             return cmd_list()
-        if args.command == "run":
-            return cmd_run(args, argv)
+        if args.command in ("run", "sweep"):
+            return cmd_run(args, argv, sweep=args.command == "sweep")
         if args.command == "compare":
             return cmd_compare(args)
         if args.command == "speed":

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from backends import DEVICES, EXECUTIONS, backend_names
-from scenarios import ENCODINGS, GATE_ACTIVATIONS, INITS, SCENARIOS
+from harness.runs.grid import GRID_KEYS
+from scenarios import ENCODINGS, GATE_ACTIVATIONS, INITS, MAX_UNITS, SCENARIOS
 
 DEFAULT_SEEDS = 10
 EXECUTORS = ("local", "ray")
@@ -56,11 +57,53 @@ def _epsilon(text: str) -> float:
     return value
 
 
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} must be a number above 0 and at most 1, e.g. 0.001")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m harness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="scenarios and backends")
     run = sub.add_parser("run", help="train scenarios × backends × seeds, write results and report")
+    _run_arguments(run)
+    run.add_argument("--verify", action="store_true",
+                     help="retrain one stored seed of --out and check it reproduces its predictions")
+    sweep = sub.add_parser("sweep", help="run every point of a grid of options into one folder")
+    sweep.add_argument("--grid", nargs="+", action="extend", required=True, metavar="KEY=V1,V2",
+                       help="options to sweep, e.g. units=8,16,32 learning_rate=0.001,0.01; keys: "
+                       f"{', '.join(GRID_KEYS)}; every combination is an ordinary run into one folder")
+    _run_arguments(sweep)
+    report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
+    report.add_argument("dir", type=Path, metavar="DIR")
+    report.add_argument("--benchmark-json", type=Path, metavar="FILE",
+                        help="also render the timing table of a pytest-benchmark JSON file")
+    speed = sub.add_parser("speed", help="measure idiomatic vs fast execution side by side")
+    speed.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS), metavar="ID",
+                       help="default: one_char variable_length")
+    speed.add_argument("--backend", nargs="+", action="extend", choices=backend_names(), metavar="NAME")
+    speed.add_argument("--seeds", type=_positive, nargs="+", default=[10], metavar="N",
+                       help="seeds trained together per fast job; several (e.g. 1 10 100) show how the cost "
+                       "per seed-update grows with them, as a table and a log-log figure beside --out")
+    speed.add_argument("--epochs", type=_positive,
+                       help="epochs per job (default: a few seconds of work per scenario)")
+    speed.add_argument("--out", type=Path, help="also write the tables to this markdown file (and, for "
+                       "several --seeds, the figure beside it as .png)")
+    compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
+    compare.add_argument("dir_a", type=Path, metavar="DIR_A")
+    compare.add_argument("dir_b", type=Path, metavar="DIR_B")
+    compare.add_argument("--out", type=Path, help="also write the table to this file")
+    return parser
+
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
+    """The arguments `run` and `sweep` share."""
     which = run.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="every scenario (the default)")
     which.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS),
@@ -108,25 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="never resume: write into a new folder next to --out")
     run.add_argument("--timeout", type=_positive, metavar="SECONDS",
                      help="kill a job running longer than this; its seeds are recorded as failed")
-    run.add_argument("--verify", action="store_true",
-                     help="retrain one stored seed of --out and check it reproduces its predictions")
-    report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
-    report.add_argument("dir", type=Path, metavar="DIR")
-    report.add_argument("--benchmark-json", type=Path, metavar="FILE",
-                        help="also render the timing table of a pytest-benchmark JSON file")
-    speed = sub.add_parser("speed", help="measure idiomatic vs fast execution side by side")
-    speed.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS), metavar="ID",
-                       help="default: one_char variable_length")
-    speed.add_argument("--backend", nargs="+", action="extend", choices=backend_names(), metavar="NAME")
-    speed.add_argument("--seeds", type=_positive, nargs="+", default=[10], metavar="N",
-                       help="seeds trained together per fast job; several (e.g. 1 10 100) show how the cost "
-                       "per seed-update grows with them, as a table and a log-log figure beside --out")
-    speed.add_argument("--epochs", type=_positive,
-                       help="epochs per job (default: a few seconds of work per scenario)")
-    speed.add_argument("--out", type=Path, help="also write the tables to this markdown file (and, for "
-                       "several --seeds, the figure beside it as .png)")
-    compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
-    compare.add_argument("dir_a", type=Path, metavar="DIR_A")
-    compare.add_argument("dir_b", type=Path, metavar="DIR_B")
-    compare.add_argument("--out", type=Path, help="also write the table to this file")
-    return parser
+
+    run.add_argument("--units", type=_integer(1, MAX_UNITS, f"an integer from 1 to {MAX_UNITS}"),
+                     metavar="N", help="LSTM units for every scenario (default: the tutorial's 32); "
+                     "shown as e.g. torch[units=8]")
+    run.add_argument("--learning-rate", type=_learning_rate, metavar="LR",
+                     help="Adam learning rate (default: the tutorial's 0.001); "
+                     "shown as e.g. keras[learning_rate=0.01]")
+    run.add_argument("--eval-at", type=_positive, nargs="+", action="extend", metavar="EPOCH",
+                     help="evaluate every seed after these epochs too, during the one run (accuracy, "
+                     "predictions, probes); default: 6 log-spaced epochs ending at the last; epochs past a "
+                     "scenario's run are skipped, the last is always evaluated")
+    run.add_argument("--time-to-learn", action="store_true",
+                     help="also evaluate every 1 %% of the epochs (accuracy only), for the report's "
+                     "time to learn")

@@ -67,6 +67,8 @@ class Job:
     command: str | None = None
     run_started: str | None = None
     samples: tuple[ResolvedScenario, ...] = ()  # an idiomatic timing sample of these scenarios
+    eval_at: tuple[int, ...] | None = None  # anytime checkpoints (None: the default schedule)
+    time_to_learn: bool = False  # also the dense accuracy curve
 
     @property
     def kind(self) -> str:
@@ -125,11 +127,19 @@ class RunRequest:
     executor: str = "local"  # "local" processes or "ray" tasks
     ray_address: str | None = None  # None: start a local Ray instance
     idiomatic_timing: bool = True  # a fast run also samples how the frameworks run as written
+    eval_at: tuple[int, ...] | None = None  # anytime checkpoints (None: log-spaced, see runs.anytime)
+    time_to_learn: bool = False  # evaluate every 1 % of the epochs too (the time-to-learn curve)
+    grid: tuple[ScenarioOptions, ...] = ()  # a sweep's points (each an ordinary run's options)
+
+    @property
+    def option_sets(self) -> tuple[ScenarioOptions, ...]:
+        """The options each scenario runs with: the sweep's grid points, or the one `options`."""
+        return self.grid or (self.options,)
 
     @property
     def seed_runs(self) -> int:
-        """How many (scenario, backend, seed) runs the request asks for."""
-        return len(self.scenarios) * len(self.backends) * len(self.seeds)
+        """How many (scenario, options, backend, seed) runs the request asks for."""
+        return len(self.scenarios) * len(self.option_sets) * len(self.backends) * len(self.seeds)
 
 
 def quick_epochs(scenario: ResolvedScenario) -> int:
@@ -167,15 +177,17 @@ def plan_timing_samples(request: RunRequest, run_id: str, stored: frozenset[tupl
     return jobs
 
 
-def profile_name(request: RunRequest) -> str:
+def profile_name(request: RunRequest, options: ScenarioOptions | None = None) -> str:
     if request.quick:
         return "quick"
-    return "custom" if request.options.epochs is not None else "full"
+    return "custom" if (options or request.options).epochs is not None else "full"
 
 
-def resolve(request: RunRequest, scenario_id: str) -> ResolvedScenario:
-    scenario = ResolvedScenario(get_scenario(scenario_id), request.options)
-    if request.quick and request.options.epochs is None:
+def resolve(request: RunRequest, scenario_id: str,
+            options: ScenarioOptions | None = None) -> ResolvedScenario:
+    options = options or request.options
+    scenario = ResolvedScenario(get_scenario(scenario_id), options)
+    if request.quick and options.epochs is None:
         scenario = scenario.with_epochs(quick_epochs(scenario))
     return scenario
 
@@ -223,19 +235,20 @@ def split_summary(jobs: list[Job]) -> list[str]:
 
 
 def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozenset()) -> list[Job]:
-    """One job per (scenario, backend), split into seed chunks where that ends the run sooner.
+    """One job per (scenario, options, backend), split into seed chunks where that ends the run
+    sooner; a sweep has one set of options per grid point.
 
     Seeds whose key is in `done` (already stored) are left out: that is how a run resumes.
     """
     threads = max(1, request.cores // max(1, request.workers))
     whole = []
-    for sid in request.scenarios:
-        for backend in request.backends:
-            job = Job(0, resolve(request, sid), backend, request.seeds, profile_name(request), run_id,
-                      threads, request.execution, device=request.device, command=request.command,
-                      run_started=request.run_started)
-            seeds = tuple(s for s in job.seeds if job.key(s) not in done)
-            if seeds:
-                whole.append(replace(job, seeds=seeds))
+    for sid, options, backend in itertools.product(request.scenarios, request.option_sets, request.backends):
+        job = Job(0, resolve(request, sid, options), backend, request.seeds, profile_name(request, options),
+                  run_id, threads, request.execution, device=request.device, command=request.command,
+                  run_started=request.run_started, eval_at=request.eval_at,
+                  time_to_learn=request.time_to_learn)
+        seeds = tuple(s for s in job.seeds if job.key(s) not in done)
+        if seeds:
+            whole.append(replace(job, seeds=seeds))
     jobs = sorted(_split(whole, request.workers), key=lambda job: job.cost, reverse=True)
     return [replace(job, job_id=i) for i, job in enumerate(jobs)]

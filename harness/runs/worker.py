@@ -118,6 +118,7 @@ def _setup(job: Job) -> tuple[Any, dict[str, Any], dict[str, str]]:
 
 
 def _train_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
+    from harness.runs.anytime import AnytimeEvaluation
     from harness.runs.evaluate import evaluate
     from harness.runs.seeds import make_plan, probe_rng
     from scenarios import build_data
@@ -127,7 +128,10 @@ def _train_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
     spec = job.scenario.spec
     plans = [make_plan(s, data.n_samples, job.scenario.epochs, spec.shuffle) for s in job.seeds]
     progress = _Throttle(channel, job.job_id)
-    for trained in backend.train(job.scenario, data, plans, progress):
+    anytime = (AnytimeEvaluation(job.scenario, data, job.eval_at, job.time_to_learn)
+               if backend.anytime else None)
+    extra = {"snapshots": anytime.request} if anytime is not None else {}  # plug-ins may not take it
+    for trained in backend.train(job.scenario, data, plans, progress, **extra):
         progress.flush()
         result = evaluate(spec, data, trained.predictor, probe_rng(trained.seed))
         finite = all(math.isfinite(v) for v in trained.epoch_loss)
@@ -148,6 +152,8 @@ def _train_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
             seeds_together=trained.seeds_together,
             batch_train_seconds=trained.batch_train_seconds,
             probes={**result.probes, **trained.extra},
+            **(anytime.fields(trained.seed) if anytime is not None else
+               {"anytime_note": f"backend {job.backend!r} does not support anytime evaluation"}),
         )
         channel.send(("record", job.job_id, record.to_dict()))
         done.add((spec.id, trained.seed))
