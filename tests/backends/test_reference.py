@@ -64,7 +64,8 @@ def test_stacked_rows_are_independent_models() -> None:
     rng = np.random.default_rng(0)
     s, u, f, c = 3, 4, 1, 5
     weights = {"w_ih": rng.normal(size=(s, 4 * u, f)), "w_hh": rng.normal(size=(s, 4 * u, u)),
-               "b": rng.normal(size=(s, 4 * u)), "w_out": rng.normal(size=(s, c, u)), "b_out": rng.normal(size=(s, c))}
+               "b": rng.normal(size=(s, 4 * u)), "w_out": rng.normal(size=(s, c, u)),
+               "b_out": rng.normal(size=(s, c))}
     x = rng.normal(size=(6, 2, f))
     together = StackedLSTM(weights).run(x)[0]
     for row in range(s):

@@ -161,3 +161,25 @@ def test_an_argument_holding_a_newline_still_gives_a_one_line_error(tmp_path, mo
     err = capsys.readouterr().err
     assert err == "error: unrecognized arguments: \\n\n"
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["sweep"], "required: --grid"),
+    (["sweep", "--grid", "width=8"], "unknown grid key 'width'; valid keys: units"),
+    (["sweep", "--grid", "units="], "empty value"),
+    (["sweep", "--grid", "units=8,x"], "'x' is not an integer"),
+    (["sweep", "--grid", "units=8", "--units", "16"], "both --units and --grid"),
+    (["sweep", "--grid", "epochs=5,10", "--quick"], "--quick sets the epochs"),
+    (["sweep", "--grid", "units=8", "--verify"], "unrecognized arguments: --verify"),
+    (["run", "--units", "0"], "from 1 to"),
+    (["run", "--learning-rate", "0"], "above 0 and at most 1"),
+    (["run", "--eval-at", "0"], "positive"),
+])
+def test_bad_sweep_and_study_options_exit_2_with_nothing_written(tmp_path, capsys, args, expected):
+    out = tmp_path / "out"
+    code = main([*args, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert expected in err
+    assert not out.exists()
