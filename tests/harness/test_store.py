@@ -87,4 +87,13 @@ def test_version_1_folders_load_as_seed_records_and_timing_samples_load_apart(tm
     assert [r["kind"] for r in loaded.records] == ["seed"]
     assert [t["kind"] for t in loaded.timings] == [IDIOMATIC_TIMING]
     assert len(loaded.warnings) == 1 and "kind 'something else'" in loaded.warnings[0]
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
+
+
+def test_records_written_before_anytime_evaluation_load_with_none():
+    """Versions 1 and 2 (the committed reports) have no checkpoints or curve: they load empty."""
+    reports = Path(__file__).resolve().parents[2] / "reports"
+    example = load_records(reports / "example" / "results.jsonl")
+    assert {r["schema_version"] for r in example.records} == {2}
+    assert all(r["checkpoints"] == [] and r["accuracy_curve"] is None and r["anytime_note"] is None
+               for r in example.records)
