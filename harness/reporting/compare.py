@@ -36,42 +36,51 @@ def compare_idiomatic(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = stats.ALPHA) -> pd.DataFrame:
+    """One row per scenario × backend; the rows' accuracy tests are one family (Benjamini–Hochberg),
+    so a table of many rows does not call a change on one lucky p."""
     pairs = {tuple(k) for frame in (a, b) for k in frame[["scenario", "backend"]].to_numpy()}
     keys = sorted(pairs, key=lambda k: (aggregate.scenario_sort_key(k[0]), k[1]))
-    rows = []
+    rows, tests = [], []
     for scenario, backend in keys:
         in_a = a[(a["scenario"] == scenario) & (a["backend"] == backend)]
         in_b = b[(b["scenario"] == scenario) & (b["backend"] == backend)]
         test = stats.mann_whitney(in_b["accuracy"].tolist(), in_a["accuracy"].tolist())
         us_a, us_b = in_a["us_per_update"].median(), in_b["us_per_update"].median()
+        tests.append((test, len(in_a), len(in_b)))
         rows.append({
             "scenario": scenario, "backend": backend,
             "n A/B": f"{len(in_a)}/{len(in_b)}",
             "acc A %": in_a["accuracy"].mean(), "acc B %": in_b["accuracy"].mean(),
             "B − A (points)": in_b["accuracy"].mean() - in_a["accuracy"].mean(),
-            "Mann–Whitney p": test.p_value,
-            "accuracy": _verdict(test, alpha, len(in_a), len(in_b)),
+            "Mann–Whitney p": test.p_value, "p BH-adjusted": np.nan, "accuracy": "",
             "µs/update A": us_a, "µs/update B": us_b,
             "time B / A": us_b / us_a if us_a and not np.isnan(us_a) else np.nan,
         })
+    adjusted = stats.adjusted_p_values([test.p_value for test, _, _ in tests])
+    for row, (test, n_a, n_b), q in zip(rows, tests, adjusted, strict=True):
+        row["p BH-adjusted"], row["accuracy"] = q, _verdict(test, q, alpha, n_a, n_b)
     return pd.DataFrame(rows)
 
 
-def _verdict(test: stats.MannWhitney, alpha: float, n_a: int, n_b: int) -> str:
+def _verdict(test: stats.MannWhitney, adjusted: float, alpha: float, n_a: int, n_b: int) -> str:
     if not n_a or not n_b:
         return "only in " + ("B" if not n_a else "A")
     if not test.can_reach(alpha):
         return f"undecidable (n={n_a}/{n_b})"
-    return "changed" if test.p_value < alpha else "no significant change"
+    return "changed" if adjusted < alpha else "no significant change"
 
 
 def render_comparison(dir_a: Path, dir_b: Path) -> str:
     a, written_a, warnings_a = _frame(dir_a)
     b, written_b, warnings_b = _frame(dir_b)
     table = compare_frames(a, b)
+    family = int(table["p BH-adjusted"].notna().sum()) if not table.empty else 0
     lines = [
         f"# alphabet-bench comparison\n\nA = `{dir_a}`, B = `{dir_b}`. Accuracy: two-sided "
-        f"Mann–Whitney U over seeds (α = {stats.ALPHA}). Time: median µs per update of each row's own "
+        f"Mann–Whitney U over seeds. Many comparisons: the {family} accuracy tests of this table are "
+        "one family, their p-values adjusted together by Benjamini–Hochberg (false discovery rate); "
+        "the raw p is shown beside the adjusted one and the verdict uses the adjusted one (changed "
+        f"when < {stats.ALPHA}). Time: median µs per update of each row's own "
         "execution (`[fast]`: the harness's compiled engine), B / A (< 1: B faster).",
         md(table, ".3g"),
     ]

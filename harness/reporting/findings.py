@@ -1,11 +1,16 @@
 """The tutorial's six claims, each tested from the records with a verdict per backend.
 
-Every sentence is computed from the data; the thresholds that decide a verdict are
-constants here and are printed in the report, so a reader can disagree with them.
+A verdict is worded in the claim's own terms ("small but real lift", "holds for 99 of 100
+seeds"): with many seeds "holds / does not hold" hides what the numbers show. Every sentence
+is computed from the records; the thresholds are constants here, printed in the report. The
+findings' p-values are one family, adjusted together (Benjamini–Hochberg) before any verdict
+uses them. `verdict` stays the coarse category (holds, mixed, …) for code that compares verdicts,
+e.g. across checkpoint epochs; `wording` is what the report shows.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,25 +19,42 @@ import numpy as np
 
 from harness.reporting import stats
 from harness.reporting.aggregate import backend_label
-from scenarios import ALPHABET
+from scenarios import ALPHABET, get_scenario
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "no data"
+INCONCLUSIVE = "inconclusive"  # the data lean one way, but the seeds cannot tell
 END_OF_ALPHABET = ALPHABET[ALPHABET.index("N") :]  # the last 13 of the 25 one_char targets
+_TARGETS = ALPHABET[get_scenario("one_char").window :]
+CHANCE_END_SHARE = sum(t in END_OF_ALPHABET for t in _TARGETS) / len(_TARGETS)  # 13 / 25
 END_SHARE_HOLDS = 2 / 3  # errors in N–Z needed for "mostly near the end"
 LIFT_POINTS = 5.0  # accuracy points that count as a real lift
 LEARNS_MIN = 95.0  # every seed at least this for "learns the mapping"
 VARIABLE_NEAR = 97.0  # mean accuracy that counts as "≈ 99 %"
+VARIABLE_SHORT = 90.0  # mean accuracy below which the variable-length claim does not hold
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
 
 THRESHOLDS = (
-    f"(1) holds when ≥ {END_SHARE_HOLDS:.0%} of one_char errors have targets in N–Z "
-    f"(13 of 25 targets: 52 % by chance), does not hold at ≤ 52 %; "
-    f"(2) holds when the feature window's lift over one_char is < {LIFT_POINTS:g} points or not "
-    f"significant (Mann–Whitney p ≥ {stats.ALPHA}), does not hold when ≥ {LIFT_POINTS:g} points "
-    "and significant; "
-    f"(3) holds when every seed reaches ≥ {LEARNS_MIN:g} %; (4) holds when every seed reaches 100 %; "
-    f"(5) holds when every seed generates B…Z from A and gives B from a cold start at K; "
-    f"(6) holds when the mean is ≥ {VARIABLE_NEAR:g} %. Otherwise: mixed when at least half "
-    "the seeds (or the mean, for 6: ≥ 90 %) meet it."
+    f"(1) holds when ≥ {_pct(END_SHARE_HOLDS)} of one_char errors have targets in N–Z "
+    f"({sum(t in END_OF_ALPHABET for t in _TARGETS)} of {len(_TARGETS)} targets: "
+    f"{_pct(CHANCE_END_SHARE)} by chance) and a sign test over seeds (more vs fewer than "
+    f"{_pct(CHANCE_END_SHARE)} of a seed's errors in N–Z) is significant; significant but below "
+    f"{_pct(END_SHARE_HOLDS)}: 'more than chance, not mostly'; at most {_pct(CHANCE_END_SHARE)}, or "
+    "significantly fewer: does not hold; otherwise inconclusive. "
+    f"(2) the feature window's lift over one_char (Mann–Whitney): 'real lift' when ≥ {LIFT_POINTS:g} "
+    f"points and significant, 'small but real lift' when significant and < {LIFT_POINTS:g} points, "
+    "'no lift' when significantly lower, 'no detectable lift' when not significant, with whether "
+    f"the seeds could have detected a {LIFT_POINTS:g}-point lift ({_pct(stats.POWER)} power, "
+    f"two-sided α = {stats.ALPHA} unadjusted, normal approximation, pooled SD; inconclusive when "
+    "they could not). "
+    f"(3) every seed reaches ≥ {LEARNS_MIN:g} %; (4) every seed reaches 100 %; (5) every seed "
+    "generates B…Z from A and gives B from a cold start at K; for 3–5 the verdict counts the seeds "
+    f"that do, and does not hold when fewer than half do. (6) holds when the mean is ≥ "
+    f"{VARIABLE_NEAR:g} %, short of it at ≥ {VARIABLE_SHORT:g} %, does not hold below. "
+    f"Significant: Benjamini–Hochberg-adjusted p < {stats.ALPHA}."
 )
 
 
@@ -41,8 +63,26 @@ class Finding:
     number: int
     claim: str
     backend: str
-    verdict: str
+    verdict: str  # coarse: holds / does not hold / mixed / inconclusive / no data
     evidence: str
+    wording: str = ""  # the verdict in the claim's own terms, e.g. "small but real lift"
+    p_value: float = math.nan  # the claim's test, raw (NaN: the claim uses none)
+    p_adjusted: float = math.nan  # Benjamini–Hochberg over this evaluation's findings
+
+
+Judgement = tuple[str, str, str]  # verdict (coarse), wording, evidence
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A claim checked up to its p-value: the verdict waits for the family's adjustment."""
+
+    p_value: float
+    judge: Callable[[float], Judgement]  # adjusted p → judgement
+
+
+def _fixed(verdict: str, wording: str, evidence: str) -> Draft:
+    return Draft(math.nan, lambda _q: (verdict, wording, evidence))
 
 
 def _ok(records: list[dict], scenario: str, backend: str) -> list[dict]:
@@ -60,69 +100,155 @@ def _acc(records: list[dict]) -> list[float]:
     return [100.0 * r["accuracy"] for r in records]
 
 
-def _share_verdict(share: float) -> str:
-    return HOLDS if share == 1.0 else MIXED if share >= 0.5 else FAILS
+def _p_text(name: str, p: float, q: float) -> str:
+    return f"{name} p = {p:.2g}, BH-adjusted {q:.2g}" if math.isfinite(p) else f"no {name}: no counts"
 
 
-def end_of_alphabet(records: list[dict], backend: str) -> tuple[str, str]:
+def _ci(low: float, high: float, fmt: str = ".1f") -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "too few seeds for one"
+    return f"{low:{fmt}} to {high:{fmt}}"
+
+
+def _end_share(targets: list[str]) -> float:
+    return sum(t in END_OF_ALPHABET for t in targets) / len(targets)
+
+
+def end_of_alphabet(records: list[dict], backend: str) -> Draft:
     runs = _ok(records, "one_char", backend)
-    errors = [p["expected"] for r in runs for p in r["patterns"] if p["expected"] != p["predicted"]]
     if not runs:
-        return NO_DATA, "no one_char records"
+        return _fixed(NO_DATA, NO_DATA, "no one_char records")
+    chance = _end_share([p["expected"] for r in runs for p in r["patterns"]])
+    per_seed = [[p["expected"] for p in r["patterns"] if p["expected"] != p["predicted"]] for r in runs]
+    errors = [t for seed in per_seed for t in seed]
     if not errors:
-        return FAILS, f"no one_char errors at all in {len(runs)} seeds"
+        return _fixed(FAILS, "does not hold: no errors at all", f"no one_char errors in {len(runs)} seeds")
     late = sum(t in END_OF_ALPHABET for t in errors)
     share = late / len(errors)
-    verdict = HOLDS if share >= END_SHARE_HOLDS else FAILS if share <= 13 / 25 else MIXED
-    return verdict, (f"{share:.0%} of one_char errors ({late} of {len(errors)} over {len(runs)} seeds) "
-                     "have targets in N–Z, against 52 % by chance")
+    shares = [_end_share(seed) for seed in per_seed if seed]
+    above, below = sum(s > chance for s in shares), sum(s < chance for s in shares)
+    p, floor = stats.sign_test(above, below)
+    facts = (f"{_pct(share)} of one_char errors ({late} of {len(errors)} over "
+             f"{len(runs)} seeds) have targets in N–Z, against {_pct(chance)} by chance; {above} of "
+             f"{len(shares)} seeds with errors put more than {_pct(chance)} of theirs there, {below} fewer")
+
+    def judge(q: float) -> Judgement:
+        evidence = f"{facts} ({_p_text('sign test', p, q)})"
+        significant = q < stats.ALPHA
+        if share <= chance or (significant and below > above):
+            return FAILS, "does not hold: errors no nearer the end than chance", evidence
+        if significant and share >= END_SHARE_HOLDS:
+            return HOLDS, "holds: errors cluster in N–Z", evidence
+        if significant:
+            return MIXED, f"more errors in N–Z than chance, not mostly ({_pct(share)})", evidence
+        few = "" if floor < stats.ALPHA else f"; too few seeds with errors: p can never go below {floor:.2g}"
+        return INCONCLUSIVE, f"leans to N–Z, not significant{few}", evidence
+
+    return Draft(p, judge)
 
 
-def no_feature_lift(records: list[dict], backend: str) -> tuple[str, str]:
+def _power_words(window: list[float], single: list[float]) -> tuple[bool, str]:
+    """Whether these seeds could have detected a LIFT_POINTS lift, and the sentence that says so."""
+    n = min(len(window), len(single))
+    sd = stats.pooled_sd(window, single)
+    if not math.isfinite(sd):
+        return False, "too few seeds to estimate the spread"
+    if sd == 0:
+        return True, "zero spread: every seed of each scored the same, so no seed count is computed"
+    needed = stats.seeds_for_power(LIFT_POINTS, sd)
+    enough = n >= needed
+    return enough, (f"a {LIFT_POINTS:g}-point lift needs {needed:.0f} seeds each for 80 % power (pooled SD "
+                    f"{sd:.1f} points); {'enough' if enough else 'too few'} seeds here")
+
+
+def no_feature_lift(records: list[dict], backend: str) -> Draft:
     window, single = _acc(_ok(records, "feature_window", backend)), _acc(_ok(records, "one_char", backend))
     if not window or not single:
-        return NO_DATA, "needs feature_window and one_char records"
+        return _fixed(NO_DATA, NO_DATA, "needs feature_window and one_char records")
     diff = stats.diff_of_means(window, single)
     test = stats.mann_whitney(window, single)
-    real = diff.diff >= LIFT_POINTS and test.p_value < stats.ALPHA
-    verdict = FAILS if real else HOLDS if diff.diff < LIFT_POINTS or test.p_value >= stats.ALPHA else MIXED
-    return verdict, (f"feature_window {np.mean(window):.1f} % vs one_char {np.mean(single):.1f} %: "
-                     f"lift {diff.diff:+.1f} points (95 % CI {diff.low:+.1f} to {diff.high:+.1f}), "
-                     f"Mann–Whitney p = {test.p_value:.3g}, n = {len(window)}/{len(single)}")
+    powered, power = _power_words(window, single)
+    powered = powered and test.can_reach()
+    facts = (f"feature_window {np.mean(window):.1f} % vs one_char {np.mean(single):.1f} %: "
+             f"lift {diff.diff:+.1f} points (95 % CI {_ci(diff.low, diff.high, '+.1f')}), n = "
+             f"{len(window)}/{len(single)}")
+
+    def judge(q: float) -> Judgement:
+        evidence = f"{facts}, {_p_text('Mann–Whitney', test.p_value, q)}; {power}"
+        if q < stats.ALPHA:
+            if diff.diff >= LIFT_POINTS:
+                unsure = f"; the CI reaches below {LIFT_POINTS:g}" if diff.low < LIFT_POINTS else ""
+                return FAILS, f"real lift (≥ {LIFT_POINTS:g} points{unsure})", evidence
+            if diff.diff > 0:
+                unsure = f"; the CI reaches past {LIFT_POINTS:g}" if diff.high >= LIFT_POINTS else ""
+                return MIXED, f"small but real lift (< {LIFT_POINTS:g} points{unsure})", evidence
+            return HOLDS, "no lift: the window scores lower", evidence
+        notes = [] if powered else [f"p can never go below {test.min_p_value:.2g} at this n"
+                                    if not test.can_reach()
+                                    else f"too few seeds to detect a {LIFT_POINTS:g}-point lift"]
+        if diff.high >= LIFT_POINTS:
+            notes.append(f"the CI reaches past {LIFT_POINTS:g}")
+        wording = "no detectable lift" + (f" ({'; '.join(notes)})" if notes else "")
+        return (HOLDS if powered else INCONCLUSIVE), wording, evidence
+
+    return Draft(test.p_value, judge)
 
 
-def _every_seed(scenario: str, floor: float) -> Callable[[list[dict], str], tuple[str, str]]:
-    def check(records: list[dict], backend: str) -> tuple[str, str]:
+def _count_verdict(k: int, n: int) -> tuple[str, str]:
+    """Outcome and wording of a claim every seed should meet: how many seeds do."""
+    if k == n:
+        return HOLDS, "holds for every seed"
+    outcome = MIXED if k >= n / 2 else FAILS
+    return outcome, (f"holds for {k} of {n} seeds" if outcome == MIXED
+                     else f"does not hold: {k} of {n} seeds")
+
+
+def _every_seed(scenario: str, floor: float) -> Callable[[list[dict], str], Draft]:
+    def check(records: list[dict], backend: str) -> Draft:
         acc = _acc(_ok(records, scenario, backend))
         if not acc:
-            return NO_DATA, f"no {scenario} records"
-        share = float(np.mean([a >= floor - 1e-9 for a in acc]))
-        return _share_verdict(share), (f"{share:.0%} of {len(acc)} seeds reach ≥ {floor:g} % on {scenario} "
-                                       f"(mean {np.mean(acc):.1f} %, min {min(acc):.1f} %)")
+            return _fixed(NO_DATA, NO_DATA, f"no {scenario} records")
+        k = sum(a >= floor - 1e-9 for a in acc)
+        reach = "reach 100 %" if floor == 100.0 else f"reach ≥ {floor:g} %"
+        return _fixed(*_count_verdict(k, len(acc)), f"{k} of {len(acc)} seeds {reach} on {scenario} "
+                      f"(mean {np.mean(acc):.1f} %, min {min(acc):.1f} %)")
     return check
 
 
-def stateful_probes(records: list[dict], backend: str) -> tuple[str, str]:
+def stateful_probes(records: list[dict], backend: str) -> Draft:
     runs = [r for r in _ok(records, "stateful", backend) if "generate_from_A" in r["probes"]]
     if not runs:
-        return NO_DATA, "no stateful records"
-    generates = float(np.mean([r["probes"]["generate_from_A"]["share_correct"] == 1.0 for r in runs]))
-    cold_b = float(np.mean([r["probes"]["cold_start_K"]["first_is_B"] for r in runs]))
-    verdict = _share_verdict(min(generates, cold_b))
-    return verdict, (f"{generates:.0%} of {len(runs)} seeds generate B…Z from A; "
-                     f"{cold_b:.0%} give B from a cold start at K (K→L would be right)")
+        return _fixed(NO_DATA, NO_DATA, "no stateful records")
+    generates = [r["probes"]["generate_from_A"]["share_correct"] == 1.0 for r in runs]
+    cold_b = [bool(r["probes"]["cold_start_K"]["first_is_B"]) for r in runs]
+    both = sum(g and c for g, c in zip(generates, cold_b, strict=True))
+    n, right = len(runs), ALPHABET[ALPHABET.index("K") + 1]
+    return _fixed(*_count_verdict(both, n), f"{sum(generates)} of {n} seeds generate B…Z from A; "
+                  f"{sum(cold_b)} of {n} give B from a cold start at K ({right} would be right); "
+                  f"{both} of {n} do both")
 
 
-def variable_near_99(records: list[dict], backend: str) -> tuple[str, str]:
-    acc = _acc(_ok(records, "variable_length", backend))
-    if not acc:
-        return NO_DATA, "no variable_length records"
-    mean = float(np.mean(acc))
-    verdict = HOLDS if mean >= VARIABLE_NEAR else MIXED if mean >= 90.0 else FAILS
-    return verdict, f"mean {mean:.1f} % over {len(acc)} seeds (min {min(acc):.1f} %, tutorial 98.9 %)"
+def variable_near_99(records: list[dict], backend: str) -> Draft:
+    runs = _ok(records, "variable_length", backend)
+    if not runs:
+        return _fixed(NO_DATA, NO_DATA, "no variable_length records")
+    acc = _acc(runs)
+    mean, n, k = float(np.mean(acc)), len(acc), sum(a >= VARIABLE_NEAR for a in acc)
+    ci = stats.bootstrap_mean_ci(acc)
+    tutorial = (runs[0].get("spec") or {}).get("tutorial_accuracy")
+    evidence = (f"mean {mean:.1f} % over {n} seeds (95 % CI {_ci(ci.low, ci.high)}, min "
+                f"{min(acc):.1f} %); {k} of {n} seeds ≥ {VARIABLE_NEAR:g} %"
+                + ("" if tutorial is None else f"; tutorial {tutorial:.1f} %"))
+    if mean >= VARIABLE_NEAR:
+        verdict = ("holds for every seed" if k == n
+                   else f"holds on average ({k} of {n} seeds ≥ {VARIABLE_NEAR:g} %)")
+        return _fixed(HOLDS, verdict, evidence)
+    if mean >= VARIABLE_SHORT:
+        return _fixed(MIXED, f"short of it on average ({mean:.1f} %)", evidence)
+    return _fixed(FAILS, f"does not hold: mean {mean:.1f} %", evidence)
 
 
-CLAIMS: tuple[tuple[str, Callable[[list[dict], str], tuple[str, str]]], ...] = (
+CLAIMS: tuple[tuple[str, Callable[[list[dict], str], Draft]], ...] = (
     ("one-char naive fails mostly near the end of the alphabet", end_of_alphabet),
     ("the three-char feature window gives no real lift over one-char", no_feature_lift),
     ("the three-char time-step window learns the mapping", _every_seed("timestep_window", LEARNS_MIN)),
@@ -133,9 +259,13 @@ CLAIMS: tuple[tuple[str, Callable[[list[dict], str], tuple[str, str]]], ...] = (
 
 
 def evaluate_findings(records: list[dict[str, Any]]) -> list[Finding]:
+    """Every claim per backend; the claims' p-values are adjusted as one family first."""
     backends = sorted({backend_label(r) for r in records})
-    return [
-        Finding(number, claim, backend, *check(records, backend))
-        for number, (claim, check) in enumerate(CLAIMS, start=1)
-        for backend in backends
-    ]
+    drafts = [(number, claim, backend, check(records, backend))
+              for number, (claim, check) in enumerate(CLAIMS, start=1) for backend in backends]
+    adjusted = stats.adjusted_p_values([draft.p_value for *_, draft in drafts])
+    found = []
+    for (number, claim, backend, draft), q in zip(drafts, adjusted, strict=True):
+        verdict, wording, evidence = draft.judge(q)
+        found.append(Finding(number, claim, backend, verdict, evidence, wording, draft.p_value, q))
+    return found

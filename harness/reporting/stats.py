@@ -210,3 +210,34 @@ def pooled_sd(a: Iterable[float | None], b: Iterable[float | None]) -> float:
         return math.nan
     ss = float(((x - x.mean()) ** 2).sum() + ((y - y.mean()) ** 2).sum())
     return math.sqrt(ss / dof)
+
+
+def snap_to_attainable(printed: float, n: int) -> tuple[int, float]:
+    """The attainable accuracy k/n (as k and in %) nearest a figure printed rounded.
+
+    A seed's accuracy over n patterns can only be k/n; the tutorial printed 20/23 as 86.96, so
+    compared raw it would sit above the seeds that scored exactly what it scored.
+    """
+    if n <= 0 or not math.isfinite(printed):
+        raise ValueError(f"need a finite figure and n > 0, got {printed} and {n}")
+    k = int(np.clip(round(printed * n / 100.0), 0, n))
+    return k, 100.0 * k / n
+
+
+def percentile_of_attainable(printed: float, values: Iterable[float | None], n: int) -> float:
+    """`percentile_of` a printed figure snapped to the nearest k/n, compared as counts k so that a
+    seed scoring exactly that fraction ties with it (and counts half) despite float rounding."""
+    x = _clean(values)
+    if x.size == 0 or not math.isfinite(printed) or n <= 0:
+        return math.nan
+    k, _ = snap_to_attainable(printed, n)
+    return float(stats.percentileofscore(np.rint(x * n / 100.0), k, kind="mean"))
+
+
+def sign_test(above: int, below: int) -> tuple[float, float]:
+    """Two-sided sign test of `above` against `below` (ties already dropped): (p, the smallest p
+    these counts could ever give). NaN for no counts. Seeds are the independent units."""
+    total = above + below
+    if total <= 0:
+        return math.nan, math.nan
+    return float(stats.binomtest(above, total, 0.5).pvalue), min(1.0, 2.0 * 0.5 ** total)

@@ -10,10 +10,16 @@ import pytest
 
 from harness.reporting.stats import (
     Interval,
+    adjusted_p_values,
     bootstrap_mean_ci,
     diff_of_means,
     mann_whitney,
     percentile_of,
+    percentile_of_attainable,
+    pooled_sd,
+    seeds_for_power,
+    sign_test,
+    snap_to_attainable,
     summary,
 )
 
@@ -167,3 +173,52 @@ def test_summary_drops_failed_seeds_and_handles_small_n():
     assert all(math.isnan(getattr(empty, f)) for f in ("mean", "std", "median", "min", "max", "ci_low"))
     same = summary([100.0] * 5)
     assert same.std == 0.0 and same.ci_low == same.ci_high == 100.0
+
+
+def test_seeds_for_power_by_hand():
+    # z_0.975 + z_0.8 = 1.95996 + 0.84162 = 2.80158; n = 2 (2.80158 · 5 / 2)² = 98.1 → 99
+    assert seeds_for_power(2.0, 5.0) == 99
+    assert seeds_for_power(-2.0, 5.0) == 99  # the sign of the difference does not matter
+    assert seeds_for_power(4.0, 4.0) == 16  # 2 · 2.80158² = 15.7
+    for difference, sd in ((2.0, 0.0), (0.0, 5.0), (2.0, math.nan)):
+        assert math.isnan(seeds_for_power(difference, sd))
+
+
+def test_pooled_sd_by_hand():
+    assert pooled_sd([80, 84, 88], [84, 88, 92]) == pytest.approx(4.0)  # (32 + 32) / 4 = 16
+    assert pooled_sd([100.0] * 3, [100.0] * 4) == 0.0
+    assert math.isnan(pooled_sd([1.0], [2.0]))
+
+
+def test_adjusted_p_values_are_benjamini_hochberg():
+    # sorted 0.01, 0.02, 0.04 over m = 3: 0.01·3/1 = 0.03, 0.02·3/2 = 0.03, 0.04·3/3 = 0.04
+    assert adjusted_p_values([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.03])
+    # one raw p under 0.05 in a family of three with two nulls: 0.03 · 3 = 0.09
+    assert adjusted_p_values([0.03, 1.0, 1.0])[0] == pytest.approx(0.09)
+    nan_kept = adjusted_p_values([0.03, None, math.nan])
+    assert nan_kept[0] == pytest.approx(0.03) and math.isnan(nan_kept[1]) and math.isnan(nan_kept[2])
+
+
+def test_snap_to_the_nearest_attainable_fraction():
+    assert snap_to_attainable(86.96, 23) == (20, pytest.approx(2000 / 23))
+    assert snap_to_attainable(95.65, 23)[0] == 22
+    assert snap_to_attainable(84.0, 25)[0] == 21
+    assert snap_to_attainable(100.0, 23)[0] == 23
+    with pytest.raises(ValueError):
+        snap_to_attainable(50.0, 0)
+
+
+def test_percentile_of_a_printed_figure_counts_exact_ties_half():
+    seeds = [100.0 * 20 / 23] * 5  # every seed exactly 20/23, printed 86.96 by the tutorial
+    assert percentile_of(86.96, seeds) == 100.0  # raw: "above every seed"
+    assert percentile_of_attainable(86.96, seeds, 23) == 50.0
+    mixed = [100.0 * 22 / 23] * 2 + [100.0] * 8  # the notebook's 95.65 is 22/23: 2 ties, none below
+    assert percentile_of_attainable(95.65, mixed, 23) == 10.0
+    assert math.isnan(percentile_of_attainable(86.96, [], 23))
+
+
+def test_sign_test_by_hand():
+    assert sign_test(6, 0) == (pytest.approx(1 / 32), pytest.approx(1 / 32))  # 2 · 0.5⁶
+    assert sign_test(3, 3)[0] == pytest.approx(1.0)
+    assert sign_test(2, 0)[1] == 0.5
+    assert all(math.isnan(v) for v in sign_test(0, 0))
