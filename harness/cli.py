@@ -51,6 +51,8 @@ def _run_request(args: argparse.Namespace, command: str, started: str) -> RunReq
         seeds = tuple(dict.fromkeys(args.seed))
     else:
         seeds = tuple(range(args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)))
+    if args.quick and args.epochs_scale != 1:
+        raise UsageError("--quick and --epochs-scale both set the epochs; give one of them")
     if args.ray_address and args.executor != "ray":
         raise UsageError("--ray-address needs --executor ray")
     if args.device == "cuda" and args.executor == "local":
@@ -77,6 +79,7 @@ def _run_request(args: argparse.Namespace, command: str, started: str) -> RunReq
         ray_address=args.ray_address,
         idiomatic_timing=args.idiomatic_timing,
         eval_at=tuple(sorted(set(args.eval_at))) if args.eval_at else None,
+        epochs_scale=args.epochs_scale,
         time_to_learn=args.time_to_learn,
     )
 
@@ -99,8 +102,8 @@ def _sweep_request(args: argparse.Namespace, command: str, started: str) -> RunR
         if getattr(args, key) != _FLAG_DEFAULTS[key]:
             flag = "--" + key.replace("_", "-")
             raise UsageError(f"{key} is set by both {flag} and --grid; give it in one place")
-    if args.quick and "epochs" in grid:
-        raise UsageError("--quick sets the epochs; drop it or drop epochs from --grid")
+    if (args.quick or args.epochs_scale != 1) and "epochs" in grid:
+        raise UsageError("--quick and --epochs-scale set the epochs; drop them or drop epochs from --grid")
     request = _run_request(args, command, started)
     try:
         points = grid_points(request.options, grid)
@@ -165,6 +168,32 @@ def cmd_run(args: argparse.Namespace, argv: list[str], sweep: bool = False) -> i
         return run_request(request, out, run_id, args.timeout, TerminalDisplay()).exit_code
     except FolderBusyError as exc:
         raise UsageError(str(exc)) from None
+
+
+def cmd_study(args: argparse.Namespace, argv: list[str]) -> int:
+    """Each part of the study is an ordinary run into its folder (so each resumes on its own)."""
+    from harness.lock import FolderBusyError
+    from harness.runs.display import TerminalDisplay
+    from harness.runs.driver import run_request
+    from harness.runs.study import study_parts
+
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a folder; choose a folder path")
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    cores = cpu_count()
+    base = RunRequest(scenarios=(), backends=_backends(args.backend, ("fast",)), seeds=(),
+                      workers=args.workers or cores, cores=cores, run_started=started,
+                      command="python -m harness " + shlex.join(argv))
+    code = 0
+    display = TerminalDisplay()
+    for part in study_parts(base, args.seeds, args.sweep_seeds, args.epochs_scale):
+        display.note(f"study: {part.title} → {args.out / part.folder}")
+        try:
+            outcome = run_request(part.request, args.out / part.folder, new_run_id(), None, display)
+        except FolderBusyError as exc:
+            raise UsageError(str(exc)) from None
+        code = max(code, outcome.exit_code)
+    return code
 
 
 def _connect_ray(request: RunRequest) -> None:
@@ -272,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command in ("run", "sweep"):
             return cmd_run(args, argv, sweep=args.command == "sweep")
+        if args.command == "study":
+            return cmd_study(args, argv)
         if args.command == "compare":
             return cmd_compare(args)
         if args.command == "speed":

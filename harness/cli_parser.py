@@ -80,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="options to sweep, e.g. units=8,16,32 learning_rate=0.001,0.01; keys: "
                        f"{', '.join(GRID_KEYS)}; every combination is an ordinary run into one folder")
     _run_arguments(sweep)
+    study = sub.add_parser("study", help="the committed study: long budgets with anytime evaluation and "
+                           "time to learn, the init ablation, and a units × learning-rate sweep")
+    study.add_argument("--out", type=Path, default=Path("reports/study"),
+                       help="study folder (default reports/study); its budget/ and sweep/ resume")
+    study.add_argument("--backend", nargs="+", action="extend", choices=backend_names(), metavar="NAME",
+                       help="default: keras torch (those installed)")
+    study.add_argument("--seeds", type=_positive, default=20, metavar="N", help="seeds of the budget runs")
+    study.add_argument("--sweep-seeds", type=_positive, default=10, metavar="N", help="seeds per grid point")
+    study.add_argument("--epochs-scale", type=_integer(1, 1000, "an integer from 1 to 1000"), default=8,
+                       metavar="K", help="the budget runs' epochs: K times the tutorial's (default 8)")
+    study.add_argument("--workers", type=_positive, default=None,
+                       help="parallel worker processes (default: the cores)")
     report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
     report.add_argument("dir", type=Path, metavar="DIR")
     report.add_argument("--benchmark-json", type=Path, metavar="FILE",
@@ -115,7 +127,11 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     seeds.add_argument("--seeds", type=_positive, metavar="N", help=f"seeds 0..N-1 (default {DEFAULT_SEEDS})")
     seeds.add_argument("--seed", type=_non_negative, nargs="+", action="extend", metavar="S",
                        help="explicit seeds")
-    run.add_argument("--epochs", type=_positive, help="override every scenario's epochs")
+    budget = run.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=_positive, help="override every scenario's epochs")
+    budget.add_argument("--epochs-scale", type=_integer(1, 1000, "an integer from 1 to 1000"), default=1,
+                        metavar="K", help="train every scenario for K times the tutorial's epochs (e.g. 8: "
+                        "one_char 4,000); with the default checkpoints the tutorial's epoch is among them")
     run.add_argument("--quick", action="store_true",
                      help="smoke profile: 2 seeds, epochs cut to ~2,500 updates per seed")
     run.add_argument("--workers", type=_positive, default=None,

@@ -130,6 +130,7 @@ class RunRequest:
     eval_at: tuple[int, ...] | None = None  # anytime checkpoints (None: log-spaced, see runs.anytime)
     time_to_learn: bool = False  # evaluate every 1 % of the epochs too (the time-to-learn curve)
     grid: tuple[ScenarioOptions, ...] = ()  # a sweep's points (each an ordinary run's options)
+    epochs_scale: int = 1  # every scenario's tutorial epochs times this (where epochs are not set)
 
     @property
     def option_sets(self) -> tuple[ScenarioOptions, ...]:
@@ -180,13 +181,16 @@ def plan_timing_samples(request: RunRequest, run_id: str, stored: frozenset[tupl
 def profile_name(request: RunRequest, options: ScenarioOptions | None = None) -> str:
     if request.quick:
         return "quick"
-    return "custom" if (options or request.options).epochs is not None else "full"
+    custom = (options or request.options).epochs is not None or request.epochs_scale != 1
+    return "custom" if custom else "full"
 
 
 def resolve(request: RunRequest, scenario_id: str,
             options: ScenarioOptions | None = None) -> ResolvedScenario:
     options = options or request.options
     scenario = ResolvedScenario(get_scenario(scenario_id), options)
+    if request.epochs_scale != 1 and options.epochs is None:  # recorded as the epochs it ran
+        return scenario.with_epochs(scenario.spec.epochs * request.epochs_scale)
     if request.quick and options.epochs is None:
         scenario = scenario.with_epochs(quick_epochs(scenario))
     return scenario
