@@ -81,6 +81,7 @@ def _run_request(args: argparse.Namespace, command: str, started: str) -> RunReq
         eval_at=tuple(sorted(set(args.eval_at))) if args.eval_at else None,
         epochs_scale=args.epochs_scale,
         time_to_learn=args.time_to_learn,
+        anytime=args.anytime,
     )
 
 

@@ -174,10 +174,13 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--learning-rate", type=_learning_rate, metavar="LR",
                      help="Adam learning rate (default: the tutorial's 0.001); "
                      "shown as e.g. keras[learning_rate=0.01]")
-    run.add_argument("--eval-at", type=_positive, nargs="+", action="extend", metavar="EPOCH",
+    anytime = run.add_mutually_exclusive_group()
+    anytime.add_argument("--no-checkpoints", dest="anytime", action="store_false",
+                         help="no anytime evaluation: the model is evaluated once, after its last epoch")
+    anytime.add_argument("--eval-at", type=_positive, nargs="+", action="extend", metavar="EPOCH",
                      help="evaluate every seed after these epochs too, during the one run (accuracy, "
                      "predictions, probes); default: 6 log-spaced epochs ending at the last; epochs past a "
                      "scenario's run are skipped, the last is always evaluated")
-    run.add_argument("--time-to-learn", action="store_true",
+    anytime.add_argument("--time-to-learn", action="store_true",
                      help="also evaluate every 1 %% of the epochs (accuracy only), for the report's "
                      "time to learn")

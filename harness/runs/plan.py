@@ -69,6 +69,7 @@ class Job:
     samples: tuple[ResolvedScenario, ...] = ()  # an idiomatic timing sample of these scenarios
     eval_at: tuple[int, ...] | None = None  # anytime checkpoints (None: the default schedule)
     time_to_learn: bool = False  # also the dense accuracy curve
+    anytime: bool = True  # False: evaluated after the last epoch only
 
     @property
     def kind(self) -> str:
@@ -129,6 +130,7 @@ class RunRequest:
     idiomatic_timing: bool = True  # a fast run also samples how the frameworks run as written
     eval_at: tuple[int, ...] | None = None  # anytime checkpoints (None: log-spaced, see runs.anytime)
     time_to_learn: bool = False  # evaluate every 1 % of the epochs too (the time-to-learn curve)
+    anytime: bool = True  # False: no checkpoints and no curve (evaluated after the last epoch only)
     grid: tuple[ScenarioOptions, ...] = ()  # a sweep's points (each an ordinary run's options)
     epochs_scale: int = 1  # every scenario's tutorial epochs times this (where epochs are not set)
 
@@ -250,7 +252,7 @@ def plan_jobs(request: RunRequest, run_id: str, done: frozenset[tuple] = frozens
         job = Job(0, resolve(request, sid, options), backend, request.seeds, profile_name(request, options),
                   run_id, threads, request.execution, device=request.device, command=request.command,
                   run_started=request.run_started, eval_at=request.eval_at,
-                  time_to_learn=request.time_to_learn)
+                  time_to_learn=request.time_to_learn, anytime=request.anytime)
         seeds = tuple(s for s in job.seeds if job.key(s) not in done)
         if seeds:
             whole.append(replace(job, seeds=seeds))

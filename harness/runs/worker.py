@@ -129,7 +129,7 @@ def _train_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
     plans = [make_plan(s, data.n_samples, job.scenario.epochs, spec.shuffle) for s in job.seeds]
     progress = _Throttle(channel, job.job_id)
     anytime = (AnytimeEvaluation(job.scenario, data, job.eval_at, job.time_to_learn)
-               if backend.anytime else None)
+               if backend.anytime and job.anytime else None)
     extra = {"snapshots": anytime.request} if anytime is not None else {}  # plug-ins may not take it
     for trained in backend.train(job.scenario, data, plans, progress, **extra):
         progress.flush()
@@ -152,8 +152,9 @@ def _train_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
             seeds_together=trained.seeds_together,
             batch_train_seconds=trained.batch_train_seconds,
             probes={**result.probes, **trained.extra},
-            **(anytime.fields(trained.seed) if anytime is not None else
-               {"anytime_note": f"backend {job.backend!r} does not support anytime evaluation"}),
+            **(anytime.fields(trained.seed) if anytime is not None else {"anytime_note": (
+                "not asked for (--no-checkpoints)" if not job.anytime
+                else f"backend {job.backend!r} does not support anytime evaluation")}),
         )
         channel.send(("record", job.job_id, record.to_dict()))
         done.add((spec.id, trained.seed))

@@ -76,3 +76,13 @@ def test_without_time_to_learn_there_is_no_curve():
     anytime = AnytimeEvaluation(scenario, build_data(scenario))
     assert anytime.request.epochs == frozenset({1, 2, 4})
     assert anytime.fields(0) == {"checkpoints": [], "accuracy_curve": None}
+
+
+def test_no_checkpoints_is_recorded_as_not_asked_for(tmp_path):
+    from tests.cli import RUN, harness, records
+
+    done = harness(*RUN, "--no-checkpoints", "--seeds", "1", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    stored = records(tmp_path / "out")
+    assert stored and all(r["checkpoints"] == [] and r["anytime_note"].startswith("not asked for")
+                          for r in stored)
