@@ -232,10 +232,14 @@ PLOTTERS: tuple[tuple[str, Callable[[Figure, list[dict[str, Any]]], bool]], ...]
 )
 
 
-def write_figures(records: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
+Plotters = tuple[tuple[str, Callable[[Figure, list[dict[str, Any]]], bool]], ...]
+
+
+def write_figures(records: list[dict[str, Any]], out_dir: Path,
+                  plotters: Plotters = PLOTTERS) -> dict[str, Path]:
     """Write each figure its data allows as out_dir/KEY.png; returns {key: path} for those written."""
     written: dict[str, Path] = {}
-    for key, plot in PLOTTERS:
+    for key, plot in plotters:
         fig = Figure(figsize=(WIDTH_IN, 6.0), dpi=DPI, layout="constrained")
         try:
             with mpl.rc_context({"font.size": FONT_PT}):

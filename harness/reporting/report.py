@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,26 @@ import pandas as pd
 from harness.reporting import aggregate
 from harness.reporting import sections as sections_
 from harness.reporting.ablation import ablation_section
+from harness.reporting.anytime_figures import ANYTIME_PLOTTERS, SWEEP_PLOTTERS
 from harness.reporting.bench_json import benchmark_section
-from harness.reporting.figures import write_figures
+from harness.reporting.budget import budget_section
+from harness.reporting.figures import PLOTTERS, write_figures
+from harness.reporting.learning import learning_section
 from harness.reporting.markdown import md
+from harness.reporting.sweep_section import sweeps_section
+from harness.reporting.sweeps import (
+    find_sweeps,
+    grid_label,
+    grid_records,
+    reference_timings,
+    reference_view,
+    sweep_note,
+)
 from harness.reporting.timing import timing_section
 from harness.store import LoadedRecords, latest_per_key, latest_timings, load_records, results_path
 
 REPORT_FILE = "report.md"
+Label = Callable[[dict[str, Any]], str]
 
 
 def _wall_time(records: list[dict[str, Any]]) -> str:
@@ -59,33 +73,44 @@ def header_section(records: list[dict[str, Any]]) -> str:
             + "\n\nRuntime knobs per backend (threads, determinism):\n\n" + md(knobs))
 
 
-def failures_section(records: list[dict[str, Any]]) -> str:
+def failures_section(records: list[dict[str, Any]], label: Label = aggregate.scenario_label) -> str:
     failed = [r for r in records if r["status"] != "ok"]
     if not failed:
         return ""
-    rows = [(aggregate.scenario_label(r), r["backend"], r["seed"], r.get("error")) for r in failed]
+    rows = [(label(r), r["backend"], r["seed"], r.get("error")) for r in failed]
     table = pd.DataFrame(rows, columns=["scenario", "backend", "seed", "error"])
     return "## Failures\n\n" + md(table)
 
 
 def render(records: list[dict[str, Any]], warnings: list[str] | None = None,
            extra_sections: list[str] | None = None, timings: list[dict[str, Any]] | None = None) -> str:
-    """The report of seed records, with the idiomatic timing samples in its Training time section."""
+    """The report of seed records, with the idiomatic timing samples in its Training time section.
+
+    A folder holding a sweep shows every grid point in Sweeps (and Failures, late collapses) and one grid
+    point per swept scenario everywhere else (`sweeps.reference_view`): otherwise every table would
+    repeat per grid point.
+    """
     if not records:
         return "\n\n".join(["# alphabet-bench report", "_no records_", *(extra_sections or [])]) + "\n"
-    frame = aggregate.to_frame(records)
+    sweeps = find_sweeps(records)
+    view, label = reference_view(records, sweeps), grid_label(sweeps)
+    frame = aggregate.to_frame(view)
     sections = [
         "# alphabet-bench report",
         header_section(records),
+        sweep_note(sweeps),
         sections_.accuracy_section(frame) + "\n\n![accuracy per scenario](accuracy.png)",
         sections_.comparison_section(frame),
-        ablation_section(records),
-        sections_.findings_section(records),
-        sections_.letters_section(records),
-        timing_section(frame, records, timings or []),
+        ablation_section(view),
+        sections_.findings_section(view),
+        budget_section(view, collapses=(grid_records(records, sweeps), label)),
+        learning_section(view),
+        sweeps_section(records),
+        sections_.letters_section(view),
+        timing_section(frame, view, reference_timings(timings or [], sweeps)),
         "## Learning curves\n\n![mean training loss per epoch](learning_curves.png)",
-        sections_.probes_section(records),
-        failures_section(records),
+        sections_.probes_section(view),
+        failures_section(records, label),
         *(extra_sections or []),
     ]
     if warnings:
@@ -103,7 +128,9 @@ def write_report(out_dir: Path, benchmark_json: Path | None = None) -> tuple[Pat
     loaded = load_records(results) if results.is_file() else LoadedRecords()
     extra = [benchmark_section(benchmark_json)] if benchmark_json is not None else []
     text = render(latest_per_key(loaded.records), loaded.warnings, extra, latest_timings(loaded.timings))
-    write_figures(latest_per_key(loaded.records), Path(out_dir))
+    records = latest_per_key(loaded.records)
+    write_figures(reference_view(records, find_sweeps(records)), Path(out_dir), PLOTTERS + ANYTIME_PLOTTERS)
+    write_figures(records, Path(out_dir), SWEEP_PLOTTERS)
     path = Path(out_dir) / REPORT_FILE
     path.write_text(text, encoding="utf-8")
     return path, loaded.warnings

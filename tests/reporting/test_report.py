@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import matplotlib.image as mpimg
 import pytest
 
 from harness.reporting import aggregate
@@ -100,3 +101,31 @@ def test_variable_length_error_by_input_length():
     section = text.split("by input length")[1]
     assert re.search(r"\|\s+1\s+\|\s+2\s+\|\s+50.0\s+\|", section), section
     assert re.search(r"\|\s+2\s+\|\s+1\s+\|\s+0.0\s+\|", section), section
+
+
+def test_anytime_and_sweep_figures_are_written_and_linked_only_with_their_data(tmp_path):
+    path = results_path(tmp_path)
+    curve = {"epochs": [10, 20, 30, 40], "accuracy": [0.2, 0.6, 1.0, 1.0]}
+    for backend in ("keras", "torch"):
+        for units in (8, 32):
+            for seed in range(3):
+                record = make_record(backend=backend, seed=seed, accuracy_curve=curve,
+                                     command="python -m harness sweep --grid units=8,32",
+                                     options={"encoding": "zero_based", "data_seed": 7, "units": units})
+                record["spec"].update(units=32, learning_rate=0.001, epochs=40)
+                predicted = "".join(p["expected"] for p in record["patterns"])
+                record["checkpoints"] = [
+                    {"epoch": 20, "accuracy": 0.6, "predicted": "B" * len(predicted), "probes": {}},
+                    {"epoch": 40, "accuracy": 1.0, "predicted": predicted, "probes": {}}]
+                append_record(path, record)
+    text = write_report(tmp_path)[0].read_text()
+    for name in ("budget.png", "time_to_learn.png", "sweeps.png", "sweep_time_to_learn.png"):
+        assert (tmp_path / name).stat().st_size > 1000 and f"({name})" in text
+        height, width = mpimg.imread(tmp_path / name).shape[:2]
+        assert width >= 800 and height >= 300
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    append_record(results_path(plain), make_record())
+    write_report(plain)
+    assert sorted(p.name for p in plain.glob("*.png")) == [
+        "accuracy.png", "learning_curves.png", "letter_errors.png", "speed.png"]
