@@ -170,10 +170,10 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
 
     run.add_argument("--units", type=_integer(1, MAX_UNITS, f"an integer from 1 to {MAX_UNITS}"),
                      metavar="N", help="LSTM units for every scenario (default: the tutorial's 32); "
-                     "shown as e.g. torch[units=8]")
+                     "shown as e.g. one_char[units=8]")
     run.add_argument("--learning-rate", type=_learning_rate, metavar="LR",
                      help="Adam learning rate (default: the tutorial's 0.001); "
-                     "shown as e.g. keras[learning_rate=0.01]")
+                     "shown as e.g. one_char[learning_rate=0.01]")
     anytime = run.add_mutually_exclusive_group()
     anytime.add_argument("--no-checkpoints", dest="anytime", action="store_false",
                          help="no anytime evaluation: the model is evaluated once, after its last epoch")

@@ -44,11 +44,18 @@ def _scenarios(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _colours(records: list[dict[str, Any]]) -> dict[str, str]:
-    """Backend → colour, keras then torch then the rest alphabetically: stable order across figures."""
+    """Backend → colour, keras then torch then the rest alphabetically: stable order across figures.
+    Keras blue and PyTorch orange go to each framework's plain row (`keras`, `keras[fast]`), a
+    variant (`torch[fast,init=keras]`) takes a spare colour."""
     rank = {"keras": 0, "torch": 1}
-    backends = sorted({backend_label(r) for r in records}, key=lambda b: (rank.get(b, 2), b))
+    backends = sorted({backend_label(r) for r in records}, key=lambda b: (rank.get(b, 2), "=" in b, b))
     spare = iter(EXTRA_COLOURS * (1 + len(backends) // len(EXTRA_COLOURS)))
-    return {b: KNOWN_COLOURS.get(b) or next(spare) for b in backends}
+    colours: dict[str, str] = {}
+    for b in backends:
+        base = b.split("[")[0]
+        plain = base in KNOWN_COLOURS and "=" not in b and KNOWN_COLOURS[base] not in colours.values()
+        colours[b] = KNOWN_COLOURS[base] if plain else next(spare)
+    return colours
 
 
 def _cell(records: list[dict[str, Any]], scenario: str, backend: str, field: str) -> list[Any]:
