@@ -69,6 +69,9 @@ class ResultRecord:
     # Dense accuracy-only evaluation for time to learn: {"epochs": [...], "accuracy": [...]}.
     accuracy_curve: dict[str, list] | None = None
     anytime_note: str | None = None  # why a backend gave no checkpoints, when it declined
+    # Seconds spent scoring this seed's snapshots (its share when seeds were scored together):
+    # evaluation, so in no training-time figure; the cost of anytime evaluation, measured.
+    anytime_seconds: float | None = None
     timestamp: str = field(default_factory=lambda: now_iso())
     schema_version: int = SCHEMA_VERSION
 

@@ -12,6 +12,7 @@ both frameworks. Two kinds of evaluation:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 import numpy as np
@@ -56,12 +57,20 @@ class AnytimeEvaluation:
         self.time_to_learn = time_to_learn
         self.checkpoints: dict[int, list[dict]] = {}
         self.curves: dict[int, dict[str, list]] = {}
+        self.seconds: dict[int, float] = {}
 
     @property
     def request(self) -> SnapshotRequest:
         return SnapshotRequest(self.full | self.dense, self.on_snapshot)
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
+        started = time.perf_counter()
+        self._score(snapshot)
+        share = (time.perf_counter() - started) / len(snapshot.seeds)
+        for seed in snapshot.seeds:
+            self.seconds[seed] = self.seconds.get(seed, 0.0) + share
+
+    def _score(self, snapshot: Snapshot) -> None:
         spec, data = self.scenario.spec, self.data
         model = StackedLSTM(snapshot.weights, self.scenario.options.gate_activation)
         if snapshot.epoch in self.dense:
@@ -84,4 +93,5 @@ class AnytimeEvaluation:
     def fields(self, seed: int) -> dict:
         """The record fields of one seed."""
         return {"checkpoints": self.checkpoints.get(seed, []),
-                "accuracy_curve": self.curves.get(seed) if self.time_to_learn else None}
+                "accuracy_curve": self.curves.get(seed) if self.time_to_learn else None,
+                "anytime_seconds": self.seconds.get(seed, 0.0)}

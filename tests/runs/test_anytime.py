@@ -65,6 +65,7 @@ def test_snapshots_are_scored_as_the_final_evaluation_scores_a_model(scenario_id
             assert checkpoint["accuracy"] == expected.accuracy
             assert checkpoint["predicted"] == "".join(p["predicted"] for p in expected.patterns)
             assert checkpoint["probes"] == expected.probes
+        assert fields["anytime_seconds"] > 0
         curve = fields["accuracy_curve"]
         assert curve["epochs"] == list(range(1, 11))
         assert curve["accuracy"][4] == fields["checkpoints"][0]["accuracy"]  # the two agree
@@ -75,7 +76,7 @@ def test_without_time_to_learn_there_is_no_curve():
     scenario = ResolvedScenario(get_scenario("one_char"), ScenarioOptions(epochs=4))
     anytime = AnytimeEvaluation(scenario, build_data(scenario))
     assert anytime.request.epochs == frozenset({1, 2, 4})
-    assert anytime.fields(0) == {"checkpoints": [], "accuracy_curve": None}
+    assert anytime.fields(0) == {"checkpoints": [], "accuracy_curve": None, "anytime_seconds": 0.0}
 
 
 def test_no_checkpoints_is_recorded_as_not_asked_for(tmp_path):
