@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
-from backends.timing import Stopwatch
+from backends.base import Backend, RuntimeConfig, SeedPlan, SeedTraining, SnapshotRequest, check_config
+from backends.timing import ProgressFn
 from scenarios import AlphabetData, ResolvedScenario
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ class TorchPredictor:
 
 class TorchBackend(Backend):
     name = "torch"
+    anytime = True
 
     def __init__(self) -> None:
         self._execution = "idiomatic"
@@ -151,18 +152,27 @@ class TorchBackend(Backend):
         data: AlphabetData,
         plans: list[SeedPlan],
         progress: ProgressFn,
+        snapshots: SnapshotRequest | None = None,
     ) -> Iterator[SeedTraining]:
+        """Idiomatic: one seed after another (snapshots of one seed); fast: all seeds at once."""
         import torch
+
+        from backends.pytorch.idiomatic import train_one
 
         orders = [plan.checked_orders(scenario) for plan in plans]  # refuse a wrong plan up front
         x = torch.from_numpy(np.ascontiguousarray(data.x, dtype=np.float32)).to(self._device)
         y = torch.from_numpy(np.ascontiguousarray(data.y, dtype=np.int64)).to(self._device)
         if self._execution == "fast":
-            yield from self._train_fast(scenario, x, y, plans, orders, progress)
+            yield from self._train_fast(scenario, x, y, plans, orders, progress, snapshots)
             return
         for plan, order in zip(plans, orders, strict=True):
             model = build_model(scenario, plan.init_seed).to(self._device)
-            yield _train_one(model, scenario, x, y, plan, order, progress)
+            run = train_one(model, scenario, x, y, plan.seed, order, progress, snapshots)
+            yield SeedTraining(  # the model comes back on cpu, for the predictor
+                seed=plan.seed, predictor=TorchPredictor(model.cpu(), scenario.spec.stateful),
+                epoch_loss=run.epoch_loss, epoch_accuracy=run.epoch_accuracy, timing=run.timing,
+                updates=run.updates,
+            )
 
     def _train_fast(
         self,
@@ -172,6 +182,7 @@ class TorchBackend(Backend):
         plans: list[SeedPlan],
         orders: list[np.ndarray],
         progress: ProgressFn,
+        snapshots: SnapshotRequest | None,
     ) -> Iterator[SeedTraining]:
         """All plans at once; every seed starts from exactly its idiomatic initialisation."""
         from backends.pytorch.engine import train_stacked
@@ -185,6 +196,7 @@ class TorchBackend(Backend):
         result = train_stacked(
             scenario, layout, tuple(p.to(x.device) for p in params), x, y, np.stack(orders),
             progress=progress, compile_step=self._knobs.get("fast_path") == "compiled",
+            snapshots=snapshots, seeds=tuple(plan.seed for plan in plans),
         )
         self._knobs["fast_path"] = result.path
         if result.note is not None:
@@ -220,71 +232,6 @@ def _fast_path_knobs() -> dict:
         return {"fast_path": "compiled", "fast_path_compiler": get_cpp_compiler(), **prepare()}
     except Exception as exc:  # private API or no compiler: eager is always available
         return {"fast_path": "eager-stacked", "fast_path_note": f"{type(exc).__name__}: {exc}"}
-
-
-def _train_one(
-    model: nn.Module,
-    scenario: ResolvedScenario,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    plan: SeedPlan,
-    orders: np.ndarray,
-    progress: ProgressFn,
-) -> SeedTraining:
-    """The training loop for one seed, timed without model building or evaluation.
-
-    Model, x and y on one device; the trained model comes back on cpu, for the predictor.
-    """
-    import torch
-    from torch import nn
-
-    from backends.pytorch.cells import sync
-
-    spec = scenario.spec
-    device = x.device
-    n, batch = scenario.n_samples, scenario.batch_size
-    starts = range(0, n, batch)
-    sizes = torch.tensor([min(batch, n - s) for s in starts], dtype=torch.float64, device=device)
-    orders_t = torch.from_numpy(np.ascontiguousarray(orders)).to(device)
-    loss_fn = nn.CrossEntropyLoss()
-    # eps is passed only when asked for: the default call is the tutorial's, torch's own eps.
-    eps = {} if scenario.options.adam_eps is None else {"eps": scenario.options.adam_epsilon("torch")}
-    optimizer = torch.optim.Adam(model.parameters(), lr=scenario.learning_rate, **eps)
-    model.train()
-
-    epoch_loss: list[float] = []
-    epoch_accuracy: list[float] = []
-    stopwatch = Stopwatch(progress, sync=lambda: sync(device))
-    stopwatch.start()
-    for order in orders_t:
-        xe, ye = x[order], y[order]  # this epoch's order
-        state = None  # stateful: zero state at the start of every epoch
-        losses, logits_seen = [], []
-        for start in starts:
-            xb, yb = xe[start : start + batch], ye[start : start + batch]
-            logits, new_state = model(xb, state)
-            loss = loss_fn(logits, yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if spec.stateful:  # carry the state, cut the graph at the update
-                state = (new_state[0].detach(), new_state[1].detach())
-            losses.append(loss.detach())
-            logits_seen.append(logits.detach())
-        # One host sync per epoch: sample-weighted loss, accuracy of pre-update predictions.
-        epoch_loss.append(float((torch.stack(losses).double() * sizes).sum()) / n)
-        correct = (torch.cat(logits_seen).argmax(dim=1) == ye).sum()
-        epoch_accuracy.append(int(correct) / n)
-        stopwatch.lap(len(starts))
-    timing = stopwatch.stop()  # before the model moves to the cpu
-    return SeedTraining(
-        seed=plan.seed,
-        predictor=TorchPredictor(model.cpu(), spec.stateful),
-        epoch_loss=epoch_loss,
-        epoch_accuracy=epoch_accuracy,
-        timing=timing,
-        updates=len(starts) * len(epoch_loss),
-    )
 
 
 BACKEND_CLASS = TorchBackend

@@ -2,9 +2,10 @@
 fallback) and `train_stacked`, which runs one of them under the stopwatch.
 
 Both loops run the scenario's updates in its order for all S stacked seeds, a chunk of epochs
-at a time, and hand back, per epoch, each seed's summed sample loss and its number of correct
-pre-update predictions. The layout, the Adam schedule and the eager update they share come
-from `backends.pytorch.fast`.
+at a time, and keep, per epoch, each seed's summed sample loss and its number of correct
+pre-update predictions, handed back once at the end (`logs`). The eager loop lives in
+`backends.pytorch.eager`; the layout, the chunk size, the Adam schedule and the eager update
+they share come from `backends.pytorch.fast`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backends.pytorch.fast import Layout, Params, adam_schedule, eager_step
+from backends.base import SnapshotRequest, chunk_to_snapshot
+from backends.pytorch.eager import EagerLoop
+from backends.pytorch.fast import Layout, Params, adam_schedule, chunk_epochs
+from backends.pytorch.snapshots import hand_over
 from backends.timing import ProgressFn, Stopwatch, Timing
 
 if TYPE_CHECKING:
@@ -26,16 +30,6 @@ if TYPE_CHECKING:
 
     State = tuple[Params, Params, Params]  # parameters, Adam first and second moments
 
-# Epochs per chunk are chosen so a chunk holds at least this many steps: per-chunk work (filling
-# buffers, reducing the epoch logs, the progress report) then costs little per step, yet
-# progress is still reported every fraction of a second.
-CHUNK_STEPS = 256
-
-
-def chunk_epochs(steps_per_epoch: int) -> int:
-    return max(1, CHUNK_STEPS // steps_per_epoch)
-
-
 class CompiledLoop:
     """Calls the compiled update once per step, every tensor it touches allocated once.
 
@@ -43,11 +37,18 @@ class CompiledLoop:
     step's arguments are one prebuilt tuple of views into them: the program always sees the
     layouts it was compiled for and indexes nothing by step. A short last batch is padded
     and its padding weighted 0.
+
+    The buffers hold a window of up to `chunk` epochs. A chunk cut short (the last one, or
+    one that ends at a snapshot) runs some of the same calls: one program, never recompiled,
+    and the next chunk, if it fits in the window, runs on without refilling it; the loss and
+    hit rows are read out only when the window is refilled, and at the end. So a chunk end
+    costs a few Python calls, not a dozen tensor operations (each slow after a step has
+    pushed the interpreter out of the caches).
     """
 
     def __init__(
         self, scenario: ResolvedScenario, layout: Layout, x: torch.Tensor, y: torch.Tensor,
-        state: State, seeds: int,
+        state: State, orders: torch.Tensor,
     ) -> None:
         import torch
 
@@ -55,6 +56,7 @@ class CompiledLoop:
         from backends.pytorch.update import to_engine, update_step
 
         spec, device = scenario.spec, x.device
+        seeds, epochs, _ = orders.shape
         self.steps, self.batch, n = scenario.steps_per_epoch, scenario.batch_size, scenario.n_samples
         if spec.stateful and self.batch * self.steps != n:
             raise ValueError("a stateful model needs batches that divide the samples")
@@ -67,6 +69,10 @@ class CompiledLoop:
         self.schedule = adam_schedule(scenario.learning_rate, updates, eps).to(device)
         width = seeds * self.batch
         padded = self.steps * self.batch  # an epoch's samples, a short last batch padded
+        self.all_orders = orders  # (S, E, n)
+        self.window, self.ran = (0, 0), 0  # epochs [start, end) in the buffers; of them trained
+        self.loss_log = torch.zeros(epochs, seeds, dtype=torch.float64, device=device)
+        self.correct_log = torch.zeros(epochs, seeds, dtype=torch.int64, device=device)
         self.orders = torch.zeros(self.chunk, seeds, padded, dtype=torch.int64, device=device)
         # Per-step rows, each starting 16 bytes after the last (see _rows).
         self.sched = _rows(slots, 3, torch.float32, device)
@@ -79,7 +85,7 @@ class CompiledLoop:
             weights[k, :size] = 1.0 / size
         self.h = torch.zeros(seeds, self.batch, layout.units, device=device)
         self.c = torch.zeros_like(self.h)
-        self.trained = state[0]
+        self.trained, self.layout = state[0], layout
         self.params = to_engine(state[0])
         moments = [tuple(torch.zeros_like(p) for p in self.params) for _ in range(2)]
         shared = (*self.params, *moments[0], *moments[1], self.h, self.c, x, y)
@@ -95,17 +101,13 @@ class CompiledLoop:
         for args in self.calls:  # views of one layout: the program reads them unchecked
             self.program.check(args)
 
-    def epochs(self, first: int, orders: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Train epochs first, first + 1, ... in orders (S, E, n), E <= self.chunk.
-
-        Returns (E, S) sums of sample losses and (E, S) correct counts.
-        """
-        seeds, count, n = orders.shape
-        used, width = count * self.steps, seeds * self.batch
-        self.orders[:count, :, :n] = orders.transpose(0, 1)  # padding keeps sample 0, weighted 0
-        by_step = self.orders[:count].view(count, seeds, self.steps, self.batch).transpose(1, 2)
-        self.batches[:used, :width] = by_step.reshape(used, width)
-        self.sched[:used, :3] = self.schedule[first * self.steps : first * self.steps + used]
+    def epochs(self, first: int, count: int) -> None:
+        """Train epochs first .. first + count - 1 (count <= self.chunk), right after the last."""
+        start, end = self.window
+        if first != start + self.ran or first + count > end:
+            self._drain()
+            self._fill(first, min(self.chunk, self.all_orders.shape[1] - first))
+        offset = (first - self.window[0]) * self.steps
         run = self.program.run
         collecting = gc.isenabled()
         gc.disable()  # the calls make no reference cycles; a collection would stall a step
@@ -114,13 +116,43 @@ class CompiledLoop:
                 if self.stateful:  # zero state at the start of every epoch
                     self.h.zero_()
                     self.c.zero_()
-                for args in self.calls[epoch * self.steps : (epoch + 1) * self.steps]:
+                for args in self.calls[offset + epoch * self.steps : offset + (epoch + 1) * self.steps]:
                     run(*args)
         finally:
             if collecting:
                 gc.enable()
-        losses = self.losses[:used, :seeds].reshape(count, self.steps, seeds).double() * self.sizes
-        return losses.sum(dim=1), self.correct[:used, :seeds].reshape(count, self.steps, seeds).sum(dim=1)
+        self.ran += count
+
+    def _fill(self, first: int, count: int) -> None:
+        """Load the inputs of epochs first .. first + count - 1 into the step buffers."""
+        orders = self.all_orders[:, first : first + count]
+        seeds, _, n = orders.shape
+        used, width = count * self.steps, seeds * self.batch
+        self.orders[:count, :, :n] = orders.transpose(0, 1)  # padding keeps sample 0, weighted 0
+        by_step = self.orders[:count].view(count, seeds, self.steps, self.batch).transpose(1, 2)
+        self.batches[:used, :width] = by_step.reshape(used, width)
+        self.sched[:used, :3] = self.schedule[first * self.steps : first * self.steps + used]
+        self.window, self.ran = (first, first + count), 0
+
+    def _drain(self) -> None:
+        """Reduce the trained epochs' loss and hit rows into the logs, as the idiomatic loop does."""
+        start, count, seeds = self.window[0], self.ran, self.loss_log.shape[1]
+        if count:
+            used = count * self.steps
+            losses = self.losses[:used, :seeds].reshape(count, self.steps, seeds).double() * self.sizes
+            self.loss_log[start : start + count] = losses.sum(dim=1)
+            self.correct_log[start : start + count] = (
+                self.correct[:used, :seeds].reshape(count, self.steps, seeds).sum(dim=1))
+        self.ran = 0
+
+    def logs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(E, S) sums of sample losses and correct counts of every epoch trained."""
+        self._drain()
+        return self.loss_log, self.correct_log
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """The parameters as trained so far, copied out in the snapshot layout."""
+        return self.layout.snapshot(self.params, kernels_transposed=True)
 
     def finish(self) -> None:
         """Write the trained parameters back into the caller's tensors, in their layout."""
@@ -140,63 +172,6 @@ def _rows(count: int, width: int, dtype: torch.dtype, device: torch.device) -> t
 
     per_16 = 16 // torch.empty((), dtype=dtype).element_size()
     return torch.zeros(count, -(-width // per_16) * per_16, dtype=dtype, device=device)
-
-
-class EagerLoop:
-    """The same updates without a compiler: one autograd step per batch (fast.eager_step)."""
-
-    def __init__(
-        self, scenario: ResolvedScenario, layout: Layout, x: torch.Tensor, y: torch.Tensor, state: State
-    ) -> None:
-        import torch
-
-        spec = scenario.spec
-        self.x, self.y, self.state, self.units = x, y, state, layout.units
-        self.steps, self.batch, n = scenario.steps_per_epoch, scenario.batch_size, scenario.n_samples
-        self.chunk = chunk_epochs(self.steps)
-        self.starts = list(range(0, n, self.batch))
-        self.sizes = torch.tensor([min(self.batch, n - s) for s in self.starts], dtype=torch.float64,
-                                  device=x.device)
-        self.step = eager_step(layout.units, spec.stateful, scenario.learning_rate,
-                               eps=scenario.options.adam_epsilon("torch"),
-                               gate=scenario.options.gate_activation)
-
-    def epochs(self, first: int, orders: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        import torch
-
-        logs = [self._epoch(orders[:, e]) for e in range(orders.shape[1])]
-        return torch.stack([loss for loss, _ in logs]), torch.stack([hits for _, hits in logs])
-
-    def _epoch(self, order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        import torch
-
-        seeds = order.shape[0]
-        zeros = torch.zeros(seeds, self.batch, self.units, device=self.x.device)
-        h, c = zeros, zeros.clone()  # stateful: zero state each epoch; h is not c, as later
-        losses, correct = [], []
-        for xb, yb in _epoch_batches(self.x, self.y, order, self.starts, self.batch):
-            loss_b, correct_b, h, c = self.step(*self.state, xb, yb, h, c)
-            losses.append(loss_b)
-            correct.append(correct_b)
-        loss_sum = (torch.stack(losses, dim=1).double() * self.sizes).sum(dim=1)
-        return loss_sum, torch.stack(correct, dim=1).sum(dim=1)
-
-    def finish(self) -> None:
-        """Nothing to do: the eager steps train the caller's tensors themselves."""
-
-
-def _epoch_batches(
-    x: torch.Tensor, y: torch.Tensor, order: torch.Tensor, starts: list[int], batch: int
-) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """This epoch's batches as (S, B, ...) tensors: one gather for all full batches."""
-    seeds, n = order.shape
-    full = n // batch
-    idx = order[:, : full * batch].reshape(seeds, full, batch).transpose(0, 1)  # (steps, S, B)
-    out = list(zip(x[idx].unbind(0), y[idx].unbind(0), strict=True))
-    if full < len(starts):  # a last, smaller batch
-        tail = order[:, full * batch :]
-        out.append((x[tail], y[tail]))
-    return out
 
 
 @dataclass
@@ -222,43 +197,47 @@ def train_stacked(
     orders: np.ndarray,
     progress: ProgressFn,
     compile_step: bool,
+    snapshots: SnapshotRequest | None = None,
+    seeds: tuple[int, ...] = (),
 ) -> StackedResult:
     """Train all seeds together; orders (S, epochs, n); params, x and y on one device.
 
     Batch size, state carrying, learning rate, Adam epsilon and gate activation are the
     scenario's. Compilation (or its cache lookup) happens before the first update, inside
-    the first epoch's time, as for any framework that compiles.
+    the first epoch's time, as for any framework that compiles. Chunks end at every
+    requested snapshot, handed over after the chunk's lap with rows named by `seeds`.
     """
     import torch
 
     from backends.pytorch.cells import sync
 
-    seeds, epochs, n = orders.shape
+    count_seeds, epochs, n = orders.shape
+    if snapshots is not None and len(seeds) != count_seeds:
+        raise ValueError(f"snapshots need one seed per row: {len(seeds)} seeds for {count_seeds} rows")
     orders_t = torch.from_numpy(np.ascontiguousarray(orders, dtype=np.int64)).to(x.device)
     params = tuple(p.clone() for p in params)  # trained in place; the caller's stay as given
     state = (params, tuple(torch.zeros_like(p) for p in params), tuple(torch.zeros_like(p) for p in params))
     loop: CompiledLoop | EagerLoop | None = None
     path, note, report = "eager-stacked", None, None
-    epoch_loss, epoch_acc = np.zeros((seeds, epochs)), np.zeros((seeds, epochs))
     stopwatch = Stopwatch(progress, sync=lambda: sync(x.device))
     stopwatch.start()
     if compile_step:
         try:
-            loop = CompiledLoop(scenario, layout, x, y, state, seeds)
+            loop = CompiledLoop(scenario, layout, x, y, state, orders_t)
             path, report = "compiled", loop.report
         except Exception as exc:  # no usable compiler: nothing has run yet, train eagerly
             note = f"{type(exc).__name__}: {str(exc)[:300]}"
     if loop is None:
-        loop = EagerLoop(scenario, layout, x, y, state)
+        loop = EagerLoop(scenario, layout, x, y, state, orders_t)
     done = 0
     while done < epochs:  # the first lap is the first epoch alone, later ones chunks of epochs
-        count = 1 if done == 0 else min(loop.chunk, epochs - done)
-        loss_sum, correct = loop.epochs(done, orders_t[:, done : done + count])
-        # One host sync per chunk, reduced exactly as the idiomatic loop does.
-        epoch_loss[:, done : done + count] = (loss_sum / n).T.cpu().numpy()
-        epoch_acc[:, done : done + count] = correct.T.cpu().numpy() / n
+        count = 1 if done == 0 else chunk_to_snapshot(snapshots, done, min(loop.chunk, epochs - done))
+        loop.epochs(done, count)
         done += count
-        stopwatch.lap(seeds * loop.steps * count)
-    timing = stopwatch.stop(seeds_together=seeds)
+        stopwatch.lap(count_seeds * loop.steps * count)
+        hand_over(snapshots, stopwatch, done, seeds, loop.snapshot, lambda: sync(x.device))
+    loss_sum, correct = loop.logs()  # one host sync for the logs, inside the timed loop
+    epoch_loss, epoch_acc = (loss_sum / n).T.cpu().numpy(), correct.T.cpu().numpy() / n
+    timing = stopwatch.stop(seeds_together=count_seeds)
     loop.finish()
     return StackedResult(state[0], epoch_loss, epoch_acc, epochs * loop.steps, timing, path, note, report)

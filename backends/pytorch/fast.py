@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -34,6 +36,19 @@ PARAM_NAMES = (
 )
 StepFn = Callable[..., tuple]
 Params = tuple["torch.Tensor", ...]  # stacked (S, *shape) tensors, in PARAM_NAMES order
+
+
+# Epochs per chunk are chosen so a chunk holds at least this many steps: per-chunk work (filling
+# buffers, reducing the epoch logs, the progress report) then costs little per step, yet
+# progress is still reported every fraction of a second.
+CHUNK_STEPS = 256
+
+
+def chunk_epochs(steps_per_epoch: int) -> int:
+    return max(1, CHUNK_STEPS // steps_per_epoch)
+
+
+SNAPSHOT_NAMES = ("w_ih", "w_hh", "b", "w_out", "b_out")  # backends.base.SNAPSHOT_SHAPES, in order
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,32 @@ class Layout:
             )
             for name in PARAM_NAMES
         )
+
+    def snapshot(self, params: Params, kernels_transposed: bool = False) -> dict[str, np.ndarray]:
+        """Stacked parameters (PARAM_NAMES order, any device) as float32 numpy copies in the
+        framework-free snapshot layout (backends.base.SNAPSHOT_SHAPES): PyTorch's gate
+        order already, its two LSTM biases summed into the one Keras has.
+
+        `kernels_transposed`: the LSTM kernels are stored (S, F, 4U) and (S, U, 4U), as the
+        compiled engine keeps them; they come out as transposed views of their copy, because
+        a transposing copy cost ~8x a straight one (units 32, 100 seeds: 0.9 ms a snapshot).
+        Dense snapshots come between a few steps each, right after a compiled step has pushed
+        the interpreter out of the caches, where every tensor operation costs tens of µs: so
+        one copy of everything into one buffer, then numpy views.
+        """
+        found = [tuple(p.shape[1:]) for p in params]
+        if kernels_transposed:
+            found[:2] = [shape[::-1] for shape in found[:2]]
+        if tuple(found) != self.shapes:
+            raise ValueError(f"stacked parameters {tuple(found)} do not match the layout {self.shapes}")
+        flat, blocks, offset = _host_copy(params), [], 0
+        for p in params:
+            blocks.append(flat[offset : offset + p.numel()].reshape(p.shape))
+            offset += p.numel()
+        w_ih, w_hh, b_ih, b_hh, w_out, b_out = blocks
+        if kernels_transposed:
+            w_ih, w_hh = w_ih.swapaxes(1, 2), w_hh.swapaxes(1, 2)
+        return dict(zip(SNAPSHOT_NAMES, (w_ih, w_hh, b_ih + b_hh, w_out, b_out), strict=True))
 
     def state_dict(self, params: Params, row: int) -> dict[str, torch.Tensor]:
         """One seed's slice of the stacked parameters, as the idiomatic model's state_dict."""
@@ -144,3 +185,13 @@ def eager_step(
         return losses, correct, h, c
 
     return step
+
+
+def _host_copy(params: Params) -> np.ndarray:
+    """All of params, flattened one after the other, as one new float32 numpy array: one
+    numpy copy on cpu, one transfer from a GPU."""
+    import torch
+
+    if all(p.device.type == "cpu" for p in params):
+        return np.concatenate([p.detach().numpy().reshape(-1) for p in params], dtype=np.float32)
+    return torch.cat([p.detach().reshape(-1) for p in params]).to("cpu", torch.float32).numpy()
