@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
+from backends.base import (
+    Backend,
+    ProgressFn,
+    RuntimeConfig,
+    SeedPlan,
+    SeedTraining,
+    SnapshotRequest,
+    check_config,
+)
 from backends.keras3 import fast
 from backends.keras3.model import KerasPredictor, build_model, fit_stateful, timed_fit
 
@@ -70,6 +78,7 @@ class KerasBackend(Backend):
     """Keras 3 on TensorFlow, trained with `model.fit` as the tutorial does."""
 
     name = "keras"
+    anytime = True
     execution = "idiomatic"
     device = "cpu"
 
@@ -125,13 +134,15 @@ class KerasBackend(Backend):
         data: AlphabetData,
         plans: list[SeedPlan],
         progress: ProgressFn,
+        snapshots: SnapshotRequest | None = None,
     ) -> Iterator[SeedTraining]:
         """Train one fresh model per plan, yielding each seed as soon as it is done.
 
         Execution "fast" trains all plans together and yields them together at the end.
+        `snapshots` get one seed per call (idiomatic) or all plans stacked (fast).
         """
         if self.execution == "fast":
-            yield from self._train_fast(scenario, data, plans, progress)
+            yield from self._train_fast(scenario, data, plans, progress, snapshots)
             return
         x, y = data.x, data.one_hot()
         for plan in plans:
@@ -142,7 +153,7 @@ class KerasBackend(Backend):
                     fit = partial(fit_stateful, model, x, y, orders)
                 else:
                     fit = self._fit_stateless(model, x, y, orders, scenario)
-                trained = timed_fit(plan, model, scenario, progress, fit)
+                trained = timed_fit(plan, model, scenario, progress, fit, snapshots)
             yield trained
 
     def _train_fast(
@@ -151,6 +162,7 @@ class KerasBackend(Backend):
         data: AlphabetData,
         plans: list[SeedPlan],
         progress: ProgressFn,
+        snapshots: SnapshotRequest | None = None,
     ) -> Iterator[SeedTraining]:
         """All plans in one batched program, starting from the idiomatic models' weights.
 
@@ -167,7 +179,7 @@ class KerasBackend(Backend):
                 KerasPredictor(self._build(scenario, data, plan.init_seed), scenario.spec.stateful)
                 for plan in plans
             ]
-            trained = list(fast.train_plans(scenario, data, plans, predictors, progress))
+            trained = list(fast.train_plans(scenario, data, plans, predictors, progress, snapshots))
         yield from trained
 
     @staticmethod

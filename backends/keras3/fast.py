@@ -7,7 +7,8 @@ along a leading seed axis so one batched matmul serves every seed without mixing
 and its own per-epoch sample order. Batch size, loss, the Adam formula (copied from
 `keras.optimizers.Adam.update_step`), hyper-parameters (epsilon included), the LSTM gate
 activation and the state-reset schedule are the idiomatic model's: only how the updates
-execute changes, never which updates run.
+execute changes, never which updates run. The program itself is `backends.keras3.program`;
+this module drives it in chunks of epochs, ending a chunk at every requested snapshot epoch.
 
 TensorFlow is imported inside functions; `KerasBackend.setup` has configured it first.
 """
@@ -15,15 +16,17 @@ TensorFlow is imported inside functions; `KerasBackend.setup` has configured it 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backends.base import ProgressFn, SeedPlan, SeedTraining
+from backends.base import ProgressFn, SeedPlan, SeedTraining, SnapshotRequest, chunk_to_snapshot
 from backends.keras3.model import gate_name
+from backends.keras3.program import compiled_program
+from backends.keras3.snapshot import take_snapshot
 from backends.timing import Stopwatch, Timing
 
 if TYPE_CHECKING:
@@ -81,116 +84,19 @@ class FastRun:
     updates: int  # optimizer steps per seed
 
 
-def _gate(tf: Any, name: str) -> Callable[[Any], Any]:
-    """The LSTM gate activation (`model.gate_activation`'s twin, in TensorFlow ops)."""
-    if name == "sigmoid":
-        return tf.sigmoid
-    if name == "hard_sigmoid_2017":  # Keras 2's hard_sigmoid: clip(0.2 x + 0.5, 0, 1)
-        return lambda z: tf.clip_by_value(z * 0.2 + 0.5, 0.0, 1.0)
-    raise ValueError(f"unknown gate activation {name!r}")
-
-
-def _forward(
-    tf: Any, params: tuple, xb: Any, h: Any, c: Any, gate: Callable[[Any], Any]
-) -> tuple[Any, Any, Any]:
-    """Keras's LSTMCell (implementation 2, gates i, f, c, o) then Dense, per seed.
-
-    xb (S, B, T, F); h, c (S, B, H). Op order follows the Keras cell so the float
-    arithmetic is the same: x@W, + h@U, + b; c = f*c + i*tanh(zc); h = o*tanh(c).
-    `gate` is the recurrent activation of i, f and o (the candidate and output keep tanh).
-    """
-    kernel, recurrent, bias, dense_kernel, dense_bias = params
-    for t in range(xb.shape[2]):
-        z = tf.linalg.matmul(xb[:, :, t, :], kernel)
-        z = z + tf.linalg.matmul(h, recurrent)
-        z = z + bias[:, None, :]
-        zi, zf, zc, zo = tf.split(z, 4, axis=-1)
-        i, f = gate(zi), gate(zf)
-        c = f * c + i * tf.tanh(zc)
-        h = gate(zo) * tf.tanh(c)
-    logits = tf.linalg.matmul(h, dense_kernel) + dense_bias[:, None, :]
-    return logits, h, c
-
-
-def _adam(tf: Any, params: tuple, grads: list, m: tuple, v: tuple, step: Any, hyper: Any) -> tuple:
-    """`keras.optimizers.Adam.update_step`, element-wise on the stacked slots."""
-    lr, b1, b2, one_minus_b1, one_minus_b2, eps = tf.unstack(hyper)
-    t = tf.cast(step + 1, tf.float32)
-    alpha = lr * tf.sqrt(1 - tf.pow(b2, t)) / (1 - tf.pow(b1, t))
-    new_p, new_m, new_v = [], [], []
-    for p, g, mi, vi in zip(params, grads, m, v, strict=True):
-        mi = mi + (g - mi) * one_minus_b1
-        vi = vi + (tf.square(g) - vi) * one_minus_b2
-        new_p.append(p - (mi * alpha) / (tf.sqrt(vi) + eps))
-        new_m.append(mi)
-        new_v.append(vi)
-    return tuple(new_p), tuple(new_m), tuple(new_v)
-
-
-@cache
-def _program(stateful: bool, jit_compile: bool, gate_activation: str = "sigmoid") -> Any:
-    """The training program: `n_epochs` epochs of every seed per call.
-
-    One `tf.function` per (stateful, jit, gate activation) so a process compiles each shape
-    once and a gate never reuses another gate's program. Arguments:
-    orders (K, steps, S, B) int32 sample ids, only the first `n_epochs` epochs used (a fixed
-    K keeps one compiled program for every call); sample_mask (steps, B) is 0 on the slots
-    that pad a short last batch; batch_sizes (steps,) its true sizes.
-    """
-    import tensorflow as tf
-
-    gate = _gate(tf, gate_activation)
-
-    def run(params, m, v, step, x, y, orders, sample_mask, batch_sizes, n_epochs, hyper):
-        k_max, steps, n_seeds, batch = orders.shape
-        units = params[1].shape[1]
-        n_samples = tf.reduce_sum(batch_sizes)
-        zeros_state = tf.zeros((n_seeds, batch, units))
-
-        def train_step(e, k, params, m, v, step, h, c, loss_sum, correct):
-            idx = orders[e, k]  # (S, B): each seed's own batch
-            xb, yb = tf.gather(x, idx), tf.gather(y, idx)
-            w = sample_mask[k]
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                logits, h_new, c_new = _forward(tf, params, xb, h, c, gate)
-                per_sample = tf.nn.softmax_cross_entropy_with_logits(yb, logits)  # (S, B)
-                loss = tf.reduce_sum(per_sample * w, axis=1) / batch_sizes[k]  # Keras batch mean
-                total = tf.reduce_sum(loss)  # seeds share no weights: d total/dW_s = d loss_s/dW_s
-            grads = tape.gradient(total, list(params))
-            params, m, v = _adam(tf, params, grads, m, v, step, hyper)
-            hit = tf.cast(tf.equal(tf.argmax(logits, -1), tf.argmax(yb, -1)), tf.float32)
-            loss_sum = loss_sum + loss * batch_sizes[k]  # Keras's loss Mean, weighted by batch size
-            correct = correct + tf.reduce_sum(hit * w, axis=1)
-            if not stateful:
-                h_new, c_new = h, c
-            return e, k + 1, params, m, v, step + 1, h_new, c_new, loss_sum, correct
-
-        def epoch(e, params, m, v, step, losses, accs):
-            zero_s = tf.zeros((n_seeds,))  # every epoch starts from a zero LSTM state
-            init = (e, tf.constant(0), params, m, v, step, zeros_state, zeros_state, zero_s, zero_s)
-            out = tf.while_loop(lambda _e, k, *_: k < steps, train_step, init)
-            _, _, params, m, v, step, _, _, loss_sum, correct = out
-            losses = tf.tensor_scatter_nd_update(losses, [[e]], [loss_sum / n_samples])
-            accs = tf.tensor_scatter_nd_update(accs, [[e]], [correct / n_samples])
-            return e + 1, params, m, v, step, losses, accs
-
-        zero_log = tf.zeros((k_max, n_seeds))
-        init = (tf.constant(0), params, m, v, step, zero_log, zero_log)
-        _, params, m, v, step, losses, accs = tf.while_loop(lambda e, *_: e < n_epochs, epoch, init)
-        return params, m, v, step, losses, accs
-
-    return tf.function(run, jit_compile=jit_compile, reduce_retracing=False)
-
-
 def _batched_orders(
-    orders: list[np.ndarray], batch: int, steps: int
+    orders: list[np.ndarray], batch: int, steps: int, extra_epochs: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(E, steps, S, B) sample ids, padded where B does not divide n; mask and true batch sizes."""
+    """(E + extra_epochs, steps, S, B) sample ids, padded where B does not divide n and with
+    `extra_epochs` of zeros at the end (so every block of epochs is a slice); mask and true
+    batch sizes. The ids take the narrowest type that holds them: every program call copies a
+    block of them (up to 20 MB as int32 for batch_state's 2000-epoch blocks of 100 seeds)."""
     epochs, n = orders[0].shape
-    padded = np.zeros((len(orders), epochs, steps * batch), dtype=np.int32)
+    epochs += extra_epochs
+    dtype = next(t for t in (np.uint8, np.uint16, np.int32) if n - 1 <= np.iinfo(t).max)
+    padded = np.zeros((len(orders), epochs, steps * batch), dtype=dtype)
     for s, order in enumerate(orders):
-        padded[s, :, :n] = order
+        padded[s, : len(order), :n] = order
     ids = padded.reshape(len(orders), epochs, steps, batch).transpose(1, 2, 0, 3)
     mask = (np.arange(steps * batch) < n).astype(np.float32).reshape(steps, batch)
     return np.ascontiguousarray(ids), mask, mask.sum(axis=1)
@@ -205,12 +111,16 @@ def train_stacked(
     hyper: AdamHyper,
     progress: ProgressFn,
     jit_compile: bool = JIT_COMPILE,
+    seeds: Sequence[int] | None = None,
+    snapshots: SnapshotRequest | None = None,
 ) -> FastRun:
     """Train len(init) independent models together; orders[s] is seed s's (epochs, n) order.
 
     The first call runs one epoch only, so the first lap is the first epoch plus tracing and
     XLA compilation; later calls run chunks of epochs, a lap each. `progress` gets the
-    updates of each call summed over seeds.
+    updates of each call summed over seeds. A chunk also ends at every epoch `snapshots` asks
+    for; its `count` is an argument and the block of `chunk` epochs keeps its shape, so a short
+    chunk reuses the compiled program. `seeds` (default 0..S-1) label the snapshots' rows.
     """
     import tensorflow as tf
 
@@ -218,30 +128,35 @@ def train_stacked(
     if stateful and batch != 1:
         raise ValueError("fast keras path: a stateful model trains with batch 1")
     n_seeds, epochs = len(init), scenario.epochs
-    ids, sample_mask, batch_sizes = _batched_orders(orders, batch, steps)
+    seeds = range(n_seeds) if seeds is None else seeds
     chunk = max(1, min(epochs, math.ceil(MIN_STEPS_PER_CALL / steps)))
+    ids, sample_mask, batch_sizes = _batched_orders(orders, batch, steps, extra_epochs=chunk - 1)
     params = tuple(tf.constant(np.stack([w[name] for w in init]), tf.float32) for name in PARAM_NAMES)
     m = tuple(tf.zeros_like(p) for p in params)
     v = tuple(tf.zeros_like(p) for p in params)
     step = tf.constant(0, tf.int64)
-    args = [tf.constant(a) for a in (x, y_one_hot, sample_mask, batch_sizes, hyper.vector())]
-    program = _program(stateful, jit_compile, scenario.options.gate_activation)
+    x_t, y_t, mask_t, sizes_t, hyper_t = (tf.constant(a) for a in (x, y_one_hot, sample_mask, batch_sizes,
+                                                                    hyper.vector()))
+    program = compiled_program(stateful, jit_compile, scenario.options.gate_activation)
+    call = None
     losses, accs = [], []
     stopwatch = Stopwatch(progress)  # each lap follows `.numpy()`, which waits for the call
     stopwatch.start()
     done = 0
     while done < epochs:
-        count = 1 if done == 0 else min(chunk, epochs - done)
-        block = np.zeros((chunk, *ids.shape[1:]), dtype=np.int32)
-        block[:count] = ids[done : done + count]
-        params, m, v, step, loss, acc = program(
-            params, m, v, step, args[0], args[1], tf.constant(block), args[2], args[3],
-            tf.constant(count), args[4],
-        )
+        count = 1 if done == 0 else chunk_to_snapshot(snapshots, done, min(chunk, epochs - done))
+        inputs = (params, m, v, step, x_t, y_t, tf.constant(ids[done : done + chunk]), mask_t, sizes_t,
+                  tf.constant(count), hyper_t)
+        if call is None:  # traced (if new) inside the timed loop, as a first tf.function call is
+            # The concrete function skips tf.function's per-call argument matching: ~0.5 ms of every
+            # call, which dense snapshot requests (a chunk ending every few epochs) multiply.
+            call = program.get_concrete_function(*inputs)
+        params, m, v, step, loss, acc = call(*inputs)
         losses.append(loss.numpy()[:count])
         accs.append(acc.numpy()[:count])
         done += count
         stopwatch.lap(n_seeds * steps * count)
+        take_snapshot(snapshots, stopwatch, done, seeds, partial(dict, zip(PARAM_NAMES, params, strict=True)))
     timing = stopwatch.stop(seeds_together=n_seeds)
     stacked = [p.numpy() for p in params]
     weights = [{name: w[s] for name, w in zip(PARAM_NAMES, stacked, strict=True)} for s in range(n_seeds)]
@@ -260,6 +175,7 @@ def train_plans(
     plans: list[SeedPlan],
     predictors: Sequence[Any],  # KerasPredictor (not imported: it imports this module)
     progress: ProgressFn,
+    snapshots: SnapshotRequest | None = None,
 ) -> Iterator[SeedTraining]:
     """Train every plan from its idiomatic model's weights and load the result back into it.
 
@@ -279,6 +195,8 @@ def train_plans(
         orders=[plan.checked_orders(scenario) for plan in plans],
         hyper=AdamHyper.from_keras(predictors[0].model.optimizer),
         progress=progress,
+        seeds=[plan.seed for plan in plans],
+        snapshots=snapshots,
     )
     for s, (plan, predictor) in enumerate(zip(plans, predictors, strict=True)):
         predictor.set_weights(run.weights[s])

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backends.base import ProgressFn, SeedPlan, SeedTraining
+from backends.base import ProgressFn, SeedPlan, SeedTraining, SnapshotRequest
+from backends.keras3.snapshot import take_snapshot
 from backends.timing import Stopwatch
 
 if TYPE_CHECKING:
@@ -57,11 +59,14 @@ def gate_name(model: keras.Model) -> str:
     return "hard_sigmoid_2017" if fn is hard_sigmoid_2017 else getattr(fn, "__name__", repr(fn))
 
 
-def epoch_logger(stopwatch: Stopwatch, updates_per_epoch: int) -> Any:
+def epoch_logger(stopwatch: Stopwatch, updates_per_epoch: int,
+                 after_lap: Callable[[int], None] | None = None) -> Any:
     """A Keras callback recording loss and accuracy at every epoch end, and ending a lap there.
 
     The lap comes after the logs are converted to Python floats: that conversion waits for
     the epoch's last update on the device, so a lap never ends before the work it times.
+    `after_lap(epochs done)` follows the lap (a snapshot); epochs are counted over every `fit`
+    call the callback is passed to, as the stateful loop calls `fit` once per epoch.
     """
     keras = import_keras()
 
@@ -76,6 +81,8 @@ def epoch_logger(stopwatch: Stopwatch, updates_per_epoch: int) -> Any:
             self.loss.append(float(logs["loss"]))  # host sync
             self.accuracy.append(float(logs["accuracy"]))
             stopwatch.lap(updates_per_epoch)
+            if after_lap is not None:
+                after_lap(len(self.loss))
 
     return EpochLog()
 
@@ -194,11 +201,14 @@ def fit_stateful(model: keras.Model, x: np.ndarray, y: np.ndarray, orders: np.nd
 
 
 def timed_fit(plan: SeedPlan, model: keras.Model, scenario: ResolvedScenario, progress: ProgressFn,
-              fit: Callable[[Any], None]) -> SeedTraining:
+              fit: Callable[[Any], None], snapshots: SnapshotRequest | None = None) -> SeedTraining:
     """Train one seed by `fit(callback)` (every `model.fit` call of the seed, each passed that
-    callback) under a `Stopwatch`, and hand it back: how every Keras `fit` path is timed."""
+    callback) under a `Stopwatch`, and hand it back: how every Keras `fit` path is timed.
+    `snapshots` are taken after their epochs' laps, outside every timing figure."""
     stopwatch = Stopwatch(progress)  # the callback's float(loss) is the host sync
-    log = epoch_logger(stopwatch, scenario.steps_per_epoch)
+    after_lap = None if snapshots is None else partial(
+        take_snapshot, snapshots, stopwatch, seeds=(plan.seed,), read=partial(_one_seed_stacked, model))
+    log = epoch_logger(stopwatch, scenario.steps_per_epoch, after_lap)
     stopwatch.start()
     fit(log)
     return SeedTraining(
@@ -209,3 +219,8 @@ def timed_fit(plan: SeedPlan, model: keras.Model, scenario: ResolvedScenario, pr
         timing=stopwatch.stop(),
         updates=int(np.asarray(model.optimizer.iterations)),
     )
+
+
+def _one_seed_stacked(model: keras.Model) -> dict[str, np.ndarray]:
+    """The model's weights with a seed axis of one: a snapshot of the idiomatic path's one seed."""
+    return {name: np.asarray(var.numpy())[None] for name, var in named_variables(model).items()}

@@ -34,7 +34,15 @@ from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from backends.base import Backend, ProgressFn, RuntimeConfig, SeedPlan, SeedTraining, check_config
+from backends.base import (
+    Backend,
+    ProgressFn,
+    RuntimeConfig,
+    SeedPlan,
+    SeedTraining,
+    SnapshotRequest,
+    check_config,
+)
 from backends.keras3.model import build_model, fit_stateful, import_keras, timed_fit
 
 if TYPE_CHECKING:
@@ -83,6 +91,8 @@ def gpu_count() -> int:
 
 class KerasPortableBackend(Backend):
     """Keras 3 on the backend named by KERAS_BACKEND (jax or torch; `backends.apply_env` sets it)."""
+
+    anytime = False  # opt-in comparison backends: no snapshots (the harness notes the decline)
 
     def __init__(self) -> None:
         self.keras_backend = os.environ.get("KERAS_BACKEND", "")
@@ -162,8 +172,10 @@ class KerasPortableBackend(Backend):
         data: AlphabetData,
         plans: list[SeedPlan],
         progress: ProgressFn,
+        snapshots: SnapshotRequest | None = None,
     ) -> Iterator[SeedTraining]:
-        """One fresh model per plan, `fit` as configured, yielded as soon as it is trained."""
+        """One fresh model per plan, `fit` as configured, yielded as soon as it is trained.
+        `snapshots` is ignored: this backend declines them (`anytime = False`)."""
         x, y = data.x, data.one_hot()
         for plan in plans:
             orders = plan.checked_orders(scenario)

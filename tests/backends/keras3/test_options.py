@@ -119,8 +119,9 @@ def test_hard_sigmoid_2017_in_both_executions(backend, scenario_id):
 def test_fast_program_is_cached_per_gate_and_checks_the_model(backend):
     from backends.keras3 import fast
     from backends.keras3.backend import KerasBackend, KerasPredictor
+    from backends.keras3.program import compiled_program
 
-    assert fast._program(False, True, "sigmoid") is not fast._program(
+    assert compiled_program(False, True, "sigmoid") is not compiled_program(
         False, True, "hard_sigmoid_2017")
     scenario = _scenario("one_char", 1)
     data = build_data(scenario)
