@@ -51,6 +51,8 @@ def _run_request(args: argparse.Namespace, command: str, started: str) -> RunReq
         seeds = tuple(dict.fromkeys(args.seed))
     else:
         seeds = tuple(range(args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)))
+    if args.time_to_learn and not args.anytime:
+        raise UsageError("--time-to-learn needs anytime evaluation; drop --no-checkpoints")
     if args.quick and args.epochs_scale != 1:
         raise UsageError("--quick and --epochs-scale both set the epochs; give one of them")
     if args.ray_address and args.executor != "ray":

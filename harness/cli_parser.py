@@ -181,6 +181,6 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
                      help="evaluate every seed after these epochs too, during the one run (accuracy, "
                      "predictions, probes); default: 6 log-spaced epochs ending at the last; epochs past a "
                      "scenario's run are skipped, the last is always evaluated")
-    anytime.add_argument("--time-to-learn", action="store_true",
+    run.add_argument("--time-to-learn", action="store_true",
                      help="also evaluate every 1 %% of the epochs (accuracy only), for the report's "
                      "time to learn")

@@ -107,9 +107,12 @@ class Job:
         """The job that retrains exactly this record's seed, as it was trained (device included)."""
         scenario = ResolvedScenario(get_scenario(record["scenario"]), ScenarioOptions(**record["options"]))
         runtime = record.get("runtime") or {}
+        checkpoints = [c["epoch"] for c in record.get("checkpoints") or []]
         return cls(0, scenario, record["backend"], (record["seed"],), record["profile"], run_id,
                    int(runtime.get("threads", 1)), record.get("execution", "idiomatic"),
-                   bool(runtime.get("deterministic", True)), record.get("device", "cpu"))
+                   bool(runtime.get("deterministic", True)), record.get("device", "cpu"),
+                   eval_at=tuple(checkpoints), time_to_learn=record.get("accuracy_curve") is not None,
+                   anytime=bool(checkpoints))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from harness.runs.plan import Job, RunRequest
 from harness.runs.scheduler import ExecutionHooks, schedule
 from harness.store import load_folder
 
-COMPARED = ("patterns", "probes", "epoch_loss", "accuracy")
+COMPARED = ("patterns", "probes", "epoch_loss", "accuracy", "checkpoints", "accuracy_curve")
 # A seed trained inside a batch of seeds and retrained alone agrees up to float summation order:
 # the fast engines' documented tolerance (tests/backends/*/test_fast.py) on every stored number.
 BATCH_RTOL, BATCH_ATOL = 1e-4, 1e-6
@@ -67,5 +67,6 @@ def verify(request: RunRequest, out: Path) -> int | None:
         return 1
     within = " (within the batch tolerance: it was trained among other seeds)" if (
         record.get("seeds_together") or 1) > 1 else ""
-    console.print(f"[green]reproduced[/]: {label} gives the stored predictions, probes and losses{within}")
+    console.print(f"[green]reproduced[/]: {label} gives the stored predictions, probes, losses and "
+                  f"checkpoints{within}")
     return 0

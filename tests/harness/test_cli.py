@@ -169,11 +169,15 @@ def test_an_argument_holding_a_newline_still_gives_a_one_line_error(tmp_path, mo
     (["sweep", "--grid", "units="], "empty value"),
     (["sweep", "--grid", "units=8,x"], "'x' is not an integer"),
     (["sweep", "--grid", "units=8", "--units", "16"], "both --units and --grid"),
-    (["sweep", "--grid", "epochs=5,10", "--quick"], "--quick sets the epochs"),
+    (["sweep", "--grid", "epochs=5,10", "--quick"], "set the epochs; drop them"),
     (["sweep", "--grid", "units=8", "--verify"], "unrecognized arguments: --verify"),
     (["run", "--units", "0"], "from 1 to"),
     (["run", "--learning-rate", "0"], "above 0 and at most 1"),
     (["run", "--eval-at", "0"], "positive"),
+    (["run", "--no-checkpoints", "--eval-at", "5"], "not allowed with"),
+    (["run", "--no-checkpoints", "--time-to-learn"], "drop --no-checkpoints"),
+    (["run", "--quick", "--epochs-scale", "2"], "give one of them"),
+    (["run", "--epochs", "5", "--epochs-scale", "2"], "not allowed with"),
 ])
 def test_bad_sweep_and_study_options_exit_2_with_nothing_written(tmp_path, capsys, args, expected):
     out = tmp_path / "out"
