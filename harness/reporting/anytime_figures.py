@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from harness.reporting import budget, learning, stats
 from harness.reporting.aggregate import backend_label, scenario_label
@@ -43,6 +43,11 @@ def _grid(fig: Figure, n: int) -> list[Axes]:
 def _log_epochs(ax: Axes) -> None:
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(PLAIN)
+    # Minor ticks at 2 and 5 × 10^k, labelled plainly: short ranges (24–120 epochs) keep readable
+    # labels, where matplotlib's own would print overlapping 2×10² marks.
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+    ax.xaxis.set_minor_formatter(PLAIN)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_xlabel("epoch (log scale)")
     ax.grid(alpha=0.3, which="both")
 

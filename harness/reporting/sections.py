@@ -110,13 +110,27 @@ def _power_cells(a: list[float], b: list[float], diff: float) -> tuple[str, str,
     return f"{observed:.0f}", fixed, note
 
 
+def _settings(label: str) -> str:
+    """A backend label's settings, without the framework: `torch[fast,init=keras]` -> `[fast,init=keras]`."""
+    return label[label.find("["):] if "[" in label else ""
+
+
+def matched_pairs(labels: list[str]) -> list[tuple[str, str]]:
+    """Backends run with the same settings (keras[fast] vs torch[fast]): what differs is the framework.
+    Rows with changed defaults are compared by the ablation section; a scenario with no matched pair
+    compares every pair."""
+    pairs = list(combinations(sorted(labels), 2))
+    matched = [(a, b) for a, b in pairs if _settings(a) == _settings(b)]
+    return matched or pairs
+
+
 def comparison_section(frame: pd.DataFrame, alpha: float = stats.ALPHA) -> str:
-    """Every pair of backends per scenario; the table's tests are one family (Benjamini–Hochberg)."""
+    """Backends of the same settings per scenario; the table's tests are one family (Benjamini–Hochberg)."""
     good = aggregate.ok(frame)
     rows, tests = [], []
     for scenario, group in good.groupby("scenario", sort=False):
         by_backend = {b: g["accuracy"].tolist() for b, g in group.groupby("backend", sort=True)}
-        for a, b in combinations(sorted(by_backend), 2):
+        for a, b in matched_pairs(list(by_backend)):
             diff = stats.diff_of_means(by_backend[a], by_backend[b])
             test = stats.mann_whitney(by_backend[a], by_backend[b])
             observed, fixed, power_note = _power_cells(by_backend[a], by_backend[b], diff.diff)
@@ -136,7 +150,9 @@ def comparison_section(frame: pd.DataFrame, alpha: float = stats.ALPHA) -> str:
     for row, test, q in zip(rows, tests, adjusted, strict=True):
         row["p BH-adjusted"], row["verdict"] = q, _difference_verdict(test, q, alpha)
     family = sum(np.isfinite(q) for q in adjusted)
-    text = ("## Backends compared\n\nPer scenario: difference of mean accuracy (bootstrap CI), the "
+    text = ("## Backends compared\n\nPer scenario, backends run with the same settings (e.g. keras[fast] vs "
+            "torch[fast]; rows with changed defaults are compared in the ablation section when there is "
+            "one): difference of mean accuracy (bootstrap CI), the "
             "probability that a random seed of A beats a random seed of B (ties count half), and a "
             f"two-sided Mann–Whitney U test. Many comparisons: the {family} tests of this table are one "
             "family, their p-values adjusted together by Benjamini–Hochberg (false discovery rate, "

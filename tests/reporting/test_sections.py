@@ -87,3 +87,14 @@ def test_findings_section_names_its_family_and_shows_both_p_values():
     assert "BH-adjusted" in text
     rows = [row for row in table_rows(text) if row["#"] == "1"]
     assert {row["verdict"] for row in rows} == {"holds: errors cluster in N–Z"}
+
+
+def test_backends_are_compared_at_the_same_settings():
+    from harness.reporting.sections import matched_pairs
+
+    labels = ["keras[fast]", "torch[fast]", "keras[fast,init=torch]", "torch[fast,init=keras]"]
+    assert matched_pairs(labels) == [("keras[fast]", "torch[fast]")]  # the swaps are the ablation's
+    both = ["keras[fast,adam_eps=1e-07]", "torch[fast,adam_eps=1e-07]"]
+    assert matched_pairs(both) == [tuple(both)]
+    unmatched = ["keras[fast,init=torch]", "torch[fast]"]
+    assert matched_pairs(unmatched) == [tuple(unmatched)]  # no matched pair: every pair
