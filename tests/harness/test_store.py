@@ -97,3 +97,16 @@ def test_records_written_before_anytime_evaluation_load_with_none():
     assert {r["schema_version"] for r in example.records} == {2}
     assert all(r["checkpoints"] == [] and r["accuracy_curve"] is None and r["anytime_note"] is None
                for r in example.records)
+
+
+def test_the_committed_study_loads_with_its_checkpoints_and_curves(tmp_path):
+    """reports/study (schema 3): every seed record has checkpoints ending at its epochs, and a curve."""
+    reports = Path(__file__).resolve().parents[2] / "reports" / "study"
+    for part, seeds in (("budget", 400), ("sweep", 480)):
+        folder = tmp_path / part
+        folder.mkdir()
+        results_path(folder).write_bytes(gzip.decompress((reports / part / "results.jsonl.gz").read_bytes()))
+        loaded = load_records(results_path(folder))
+        assert len(loaded.records) == seeds and not loaded.warnings
+        assert all(r["schema_version"] == 3 and r["checkpoints"][-1]["epoch"] == r["epochs"]
+                   and r["accuracy_curve"]["epochs"][-1] == r["epochs"] for r in loaded.records)
