@@ -38,6 +38,9 @@ class StackedLSTM:
         self.gate_activation, self.gate = gate_activation, GATES[gate_activation]
         self.seeds, four_units, _ = self.w["w_ih"].shape
         self.units = four_units // 4
+        # Transposed once, so each step is a batched matmul (BLAS), not an einsum.
+        self._w_ih, self._w_hh, self._w_out = (np.ascontiguousarray(self.w[k].transpose(0, 2, 1))
+                                               for k in ("w_ih", "w_hh", "w_out"))
 
     def zero_state(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
         shape = (self.seeds, batch, self.units)
@@ -48,15 +51,13 @@ class StackedLSTM:
         """Class probabilities (S, n, C) for inputs x (n, T, F) or (S, n, T, F), and the end state."""
         x = np.asarray(x, dtype=np.float64)
         h, c = state if state is not None else self.zero_state(x.shape[-3])
-        w_ih, w_hh, b, u = self.w["w_ih"], self.w["w_hh"], self.w["b"][:, None, :], self.units
+        b, u = self.w["b"][:, None, :], self.units
         for t in range(x.shape[-2]):
-            xt = x[..., t, :]
-            z = (np.einsum("nf,sgf->sng", xt, w_ih) if xt.ndim == 2 else np.einsum("snf,sgf->sng", xt, w_ih))
-            z = z + np.einsum("snu,sgu->sng", h, w_hh) + b
+            z = x[..., t, :] @ self._w_ih + h @ self._w_hh + b  # (S, n, 4U); x (n, F) broadcasts
             i, f, o = self.gate(z[..., :u]), self.gate(z[..., u:2 * u]), self.gate(z[..., 3 * u:])
             c = f * c + i * np.tanh(z[..., 2 * u:3 * u])
             h = o * np.tanh(c)
-        logits = np.einsum("snu,scu->snc", h, self.w["w_out"]) + self.w["b_out"][:, None, :]
+        logits = h @ self._w_out + self.w["b_out"][:, None, :]
         logits -= logits.max(axis=-1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=-1, keepdims=True), (h, c)

@@ -19,7 +19,7 @@ import numpy as np
 
 from backends.base import Snapshot, SnapshotRequest
 from backends.reference import StackedLSTM
-from harness.runs.evaluate import evaluate
+from harness.runs.evaluate import score
 from harness.runs.seeds import probe_rng
 from scenarios import AlphabetData, ResolvedScenario
 
@@ -73,8 +73,8 @@ class AnytimeEvaluation:
     def _score(self, snapshot: Snapshot) -> None:
         spec, data = self.scenario.spec, self.data
         model = StackedLSTM(snapshot.weights, self.scenario.options.gate_activation)
+        predicted = np.argmax(model.predict_training_set(data.x, spec.stateful), axis=-1)  # (S, n)
         if snapshot.epoch in self.dense:
-            predicted = np.argmax(model.predict_training_set(data.x, spec.stateful), axis=-1)
             accuracy = np.mean(predicted == data.y[None, :], axis=1)
             for seed, value in zip(snapshot.seeds, accuracy, strict=True):
                 curve = self.curves.setdefault(seed, {"epochs": [], "accuracy": []})
@@ -82,7 +82,8 @@ class AnytimeEvaluation:
                 curve["accuracy"].append(float(value))
         if snapshot.epoch in self.full:
             for row, seed in enumerate(snapshot.seeds):
-                result = evaluate(spec, data, model.predictor(row, spec.stateful), probe_rng(seed))
+                view = model.predictor(row, spec.stateful)
+                result = score(spec, data, predicted[row], view, probe_rng(seed))
                 self.checkpoints.setdefault(seed, []).append({
                     "epoch": snapshot.epoch,
                     "accuracy": result.accuracy,

@@ -105,6 +105,13 @@ def evaluate(
     spec: ScenarioSpec, data: AlphabetData, predictor: Predictor, rng: np.random.Generator
 ) -> Evaluation:
     predicted = np.argmax(predict_training_set(spec, data, predictor), axis=1)
+    return score(spec, data, predicted, predictor, rng)
+
+
+def score(spec: ScenarioSpec, data: AlphabetData, predicted: np.ndarray, predictor: Predictor,
+          rng: np.random.Generator) -> Evaluation:
+    """The evaluation of a model whose training-set predictions (class ids) are already known,
+    so a caller that predicts many seeds at once (anytime evaluation) scores them the same way."""
     patterns = [
         {"input": data.inputs[i], "expected": data.targets[i], "predicted": data.letter(c)}
         for i, c in enumerate(predicted)
