@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shlex
 import sys
 from dataclasses import replace
@@ -122,7 +123,7 @@ def _out_dir(args: argparse.Namespace, run_id: str) -> Path:
     return out
 
 
-def cmd_list() -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -144,10 +145,37 @@ def cmd_list() -> int:
         gpus = gpu_count(name) if installed else 0
         backends.add_row(name, "yes" if installed else "no", default, f"yes ({gpus})" if gpus else "no",
                          versions or "—", escape(f"'.[{get_entry(name).extra}]'"))
+    cluster = _ray_nodes(args.ray_address) if args.ray_address else None  # an error before any table
     console = Console()
     console.print(scenarios)
     console.print(backends)
+    if cluster is not None:
+        console.print(cluster)
+    elif os.environ.get("RAY_ADDRESS"):
+        address = os.environ["RAY_ADDRESS"]
+        print(f"ray: RAY_ADDRESS={address} is set: --executor ray joins that cluster; "
+              f"list --ray-address {address} shows its nodes")
     return 0
+
+
+def _ray_nodes(address: str) -> object:
+    """The cluster's nodes and their resources, joined the way `run --executor ray` joins."""
+    from rich.table import Table
+
+    from harness.runs.ray_cluster import RayUnavailableError, cluster_nodes
+
+    try:
+        nodes = cluster_nodes(address)
+    except RayUnavailableError as exc:
+        raise UsageError(str(exc)) from None
+    table = Table(title=f"Ray cluster at {address}")
+    for column in ("node", "id", "role", "alive", "resources"):
+        table.add_column(column)
+    for node in nodes:
+        resources = ", ".join(f"{k} {v:g}" for k, v in sorted(node["resources"].items()))
+        table.add_row(node["node"], node["id"], "head" if node["head"] else "worker",
+                      "yes" if node["alive"] else "no", resources or "—")
+    return table
 
 
 def cmd_run(args: argparse.Namespace, argv: list[str], sweep: bool = False) -> int:
@@ -301,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
-            return cmd_list()
+            return cmd_list(args)
         if args.command in ("run", "sweep"):
             return cmd_run(args, argv, sweep=args.command == "sweep")
         if args.command == "study":

@@ -70,7 +70,9 @@ def _learning_rate(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m harness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="scenarios and backends")
+    listing = sub.add_parser("list", help="scenarios and backends (and a Ray cluster's nodes)")
+    listing.add_argument("--ray-address", metavar="ADDRESS",
+                         help="also show this Ray cluster's nodes and resources")
     run = sub.add_parser("run", help="train scenarios × backends × seeds, write results and report")
     _run_arguments(run)
     run.add_argument("--verify", action="store_true",

@@ -14,14 +14,18 @@ import os
 import queue
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from backends import PLUGINS_ENV
+from harness.runs import ray_auth
 from harness.runs.plan import Job
 from harness.runs.scheduler import Ended, Event
 
 INSTALL_HINT = "pip install -e '.[ray]'"
+CHECK_S = 2.0  # how often the executor looks for jobs no alive node can hold
+HOMELESS_S = 10.0  # how long such a job waits (a node restarting) before it fails
 
 
 class RayUnavailableError(RuntimeError):
@@ -37,16 +41,19 @@ def _import_ray() -> Any:
 
 
 def connect(address: str | None = None, num_cpus: int | None = None, need_gpu: bool = False) -> dict:
-    """Join the cluster at `address` (None: start a local instance); returns its resources.
+    """Join the cluster at `address` (None: $RAY_ADDRESS, else start a local instance); returns
+    its resources.
 
-    Called before anything is written, so a bad address or a cluster without a GPU for
-    `--device cuda` stops the run with one line.
+    Called before anything is written, so a bad address, a token the cluster refuses or a
+    cluster without a GPU for `--device cuda` stops the run with one line.
     """
     ray = _import_ray()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home from a closed network
+    address = address or os.environ.get("RAY_ADDRESS") or None  # ray.init reads it too, refusing num_cpus
     if not ray.is_initialized():  # the CLI connects first; the executor then finds it joined
         if address:
             _check_reachable(address)
+            _authenticate(ray, address)
         env = {PLUGINS_ENV: os.environ[PLUGINS_ENV]} if PLUGINS_ENV in os.environ else {}
         options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
                                        logging_level=logging.ERROR, runtime_env={"env_vars": env})
@@ -64,6 +71,29 @@ def connect(address: str | None = None, num_cpus: int | None = None, need_gpu: b
         raise RayUnavailableError("--device cuda: the Ray cluster has no GPU; "
                                   "use --device cpu or point --ray-address at a cluster with one")
     return resources
+
+
+def _authenticate(ray: Any, address: str) -> None:
+    """Send the token when the cluster wants one (see ray_auth); say what to do when it is missing."""
+    if address == "auto" or address.startswith("ray://") or ":" not in address:
+        return  # 'auto' enables the token itself; Ray Client has its own channel
+    try:
+        mode = ray_auth.prepare(address)
+    except ray_auth.RayAuthError as exc:
+        raise RayUnavailableError(str(exc)) from None
+    if mode == "token":
+        ray_auth.enable_token_mode(ray)
+
+
+def cluster_nodes(address: str | None) -> list[dict[str, Any]]:
+    """The cluster's nodes for `list`: address, alive, and each node's resources (joined as `run` joins)."""
+    ray = _import_ray()
+    connect(address)
+    return [{"node": node.get("NodeManagerAddress", "?"), "id": str(node.get("NodeID", ""))[:8],
+             "alive": bool(node.get("Alive")), "head": "node:__internal_head__" in node.get("Resources", {}),
+             "resources": {k: v for k, v in node.get("Resources", {}).items()
+                           if not k.startswith("node:") and k not in ("memory", "object_store_memory")}}
+            for node in ray.nodes()]
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -118,6 +148,9 @@ class RayExecutor:
         self.remote = self.ray.remote(max_calls=1)(job_messages)  # max_calls=1: a fresh process per job
         self.tasks: dict[Any, int] = {}  # generator → job id
         self.ended: list[Event] = []  # killed jobs, reported at the next wait
+        self.needs: dict[int, dict[str, float]] = {}  # job id → the resources its task asks for
+        self.homeless: dict[tuple, float] = {}  # what a job asks → since when no alive node had it
+        self.next_check = 0.0
 
     def start(self, job: Job) -> None:
         gpus = 1 if job.device == "cuda" else 0
@@ -125,11 +158,13 @@ class RayExecutor:
                                         _generator_backpressure_num_objects=1,
                                         name=f"alphabet-bench job {job.job_id}").remote(job)
         self.tasks[generator] = job.job_id
+        self.needs[job.job_id] = {"CPU": job.threads, "GPU": gpus}
 
     def wait(self, timeout: float) -> list[Event]:
         events, self.ended = self.ended, []
         if not self.tasks:
             return events
+        events += self._fail_homeless()
         ready, _ = self.ray.wait(list(self.tasks), num_returns=1, timeout=timeout)
         for generator in ready:
             job_id = self.tasks[generator]
@@ -141,6 +176,29 @@ class RayExecutor:
             except Exception as exc:  # the task or its worker died
                 events.append((job_id, Ended(f"Ray task failed: {_first_line(exc)}")))
                 del self.tasks[generator]
+        return events
+
+    def _fail_homeless(self) -> list[Event]:
+        """Ray fails a task whose node dies (NodeDiedError, within a second or two here) but keeps a
+        task no alive node has room for pending forever: all CPUs were on the lost node, or a job
+        asks for more than any node has. Such a job ends after HOMELESS_S (later jobs asking the
+        same inherit the wait, so a queue of them ends in one go) and the run finishes."""
+        now = time.monotonic()
+        if now < self.next_check:
+            return []
+        self.next_check = now + CHECK_S
+        nodes = [node.get("Resources", {}) for node in self.ray.nodes() if node.get("Alive")]
+        events: list[Event] = []
+        for generator, job_id in list(self.tasks.items()):
+            need = tuple((k, v) for k, v in self.needs[job_id].items() if v)
+            if any(all(res.get(k, 0) >= v for k, v in need) for res in nodes):
+                self.homeless.pop(need, None)
+            elif now - self.homeless.setdefault(need, now) >= HOMELESS_S:
+                self.ray.cancel(generator, force=True)
+                del self.tasks[generator]
+                asked = " and ".join(f"{v:g} {k}" for k, v in need)
+                events.append((job_id, Ended(f"no alive node of the Ray cluster has {asked} for this job "
+                                             f"(waited {HOMELESS_S:g} s); rerun once it has")))
         return events
 
     def kill(self, job_id: int) -> None:
