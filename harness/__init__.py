@@ -1,1 +1,33 @@
-"""alphabet-bench harness: plans jobs, runs them in workers, stores records, renders reports."""
+"""alphabet-bench: Keras vs PyTorch on the tutorial's alphabet tasks, across many seeds.
+
+From Python or Jupyter: `harness.run(...)`, `harness.sweep(grid=...)` and `harness.load(DIR)` return a
+`harness.Results` (see `harness.api`). They load on first use, so `import harness` (which the CLI
+and every worker process do) stays light: no pandas, no framework.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.api import load, run, sweep
+    from harness.results import Results
+    from harness.validate import UsageError
+
+__all__ = ["Results", "UsageError", "load", "run", "sweep"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run", "sweep", "load"):
+        from harness import api
+
+        return getattr(api, name)
+    if name == "Results":
+        from harness.results import Results
+
+        return Results
+    if name == "UsageError":
+        from harness.validate import UsageError
+
+        return UsageError
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

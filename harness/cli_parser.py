@@ -1,7 +1,8 @@
-"""The command line of `python -m harness`: every subcommand, flag and input check.
+"""The command line of `python -m harness`: every subcommand and flag.
 
-Checks that argparse can make (choices, positive numbers) live here, so bad input fails
-before anything is imported or written.
+argparse only turns tokens into Python values here ("'x' is not an integer"). What those values
+may be is checked by `harness.validate` / `harness.launch`, the one validation layer the Python
+API calls too, so both report bad input with the same one-line message and write nothing.
 """
 
 from __future__ import annotations
@@ -12,59 +13,59 @@ from pathlib import Path
 from typing import NoReturn
 
 from backends import DEVICES, EXECUTIONS, backend_names
+from harness import validate
+from harness.launch import DEFAULT_SEEDS, EXECUTORS, MAX_EPOCHS_SCALE
 from harness.runs.grid import GRID_KEYS
-from scenarios import ENCODINGS, GATE_ACTIVATIONS, INITS, MAX_UNITS, SCENARIOS
+from harness.validate import UsageError
+from scenarios import ENCODINGS, GATE_ACTIVATIONS, INITS, SCENARIOS
 
-DEFAULT_SEEDS = 10
-EXECUTORS = ("local", "ray")
-
-
-class UsageError(Exception):
-    """Bad input: reported as one line, exit code 2, nothing written."""
+__all__ = ["DEFAULT_SEEDS", "EXECUTORS", "UsageError", "build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        # "argument --seeds: …" -> "--seeds: …", the form the validation layer (and the API) uses
+        raise UsageError(message.removeprefix("argument "))
 
 
-def _integer(low: int, high: int | None, meaning: str) -> Callable[[str], int]:
-    """An argparse type for integers from low (to high, if given), whose error says which are valid."""
+def _token(kind: type, noun: str) -> Callable[[str], int | float]:
+    """An argparse type that only parses: the value's range is the validation layer's to check."""
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> int | float:
         try:
-            value = int(text)
+            return kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{value} must be {meaning}")
-        return value
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
 
     return parse
 
 
-_positive = _integer(1, None, "a positive integer (≥ 1)")
-_non_negative = _integer(0, 2**31 - 1, "an integer in 0..2147483647")
+_int = _token(int, "an integer")
+_float = _token(float, "a number")
 
 
-def _epsilon(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be a number between 0 and 1, e.g. 1e-7")
-    return value
+def _checked(check: Callable[[str, int], int]) -> Callable[[str], int]:
+    """An argparse type for the subcommands the API does not have (study, speed): parsed, then
+    checked by the validation layer, argparse naming the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            return check("", _int(text))
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
-def _learning_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{value} must be a number above 0 and at most 1, e.g. 0.001")
-    return value
+_positive = _checked(validate.positive)
+
+
+def _scale(flag: str, value: int) -> int:
+    return validate.integer(flag, value, 1, MAX_EPOCHS_SCALE)
+
+
+def _choices(values: object) -> str:
+    return "{" + ",".join(values) + "}"  # type: ignore[arg-type]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default: keras torch (those installed)")
     study.add_argument("--seeds", type=_positive, default=20, metavar="N", help="seeds of the budget runs")
     study.add_argument("--sweep-seeds", type=_positive, default=10, metavar="N", help="seeds per grid point")
-    study.add_argument("--epochs-scale", type=_integer(1, 1000, "an integer from 1 to 1000"), default=8,
-                       metavar="K", help="the budget runs' epochs: K times the tutorial's (default 8)")
+    study.add_argument("--epochs-scale", type=_checked(_scale), default=8, metavar="K",
+                       help="the budget runs' epochs: K times the tutorial's (default 8)")
     study.add_argument("--workers", type=_positive, default=None,
                        help="parallel worker processes (default: the cores)")
     report = sub.add_parser("report", help="render DIR/report.md again from DIR/results.jsonl")
@@ -117,69 +118,64 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_arguments(run: argparse.ArgumentParser) -> None:
-    """The arguments `run` and `sweep` share."""
+    """The arguments `run` and `sweep` share: parsed here, checked by `harness.launch.build_request`."""
     which = run.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="every scenario (the default)")
-    which.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS),
-                       metavar="ID", help=f"one or more of: {', '.join(SCENARIOS)}")
-    run.add_argument("--backend", nargs="+", action="extend", choices=backend_names(),
-                     metavar="NAME", help=f"one or more of: {', '.join(backend_names())} "
-                     "(default: every installed one)")
+    which.add_argument("--scenario", nargs="+", action="extend", metavar="ID",
+                       help=f"one or more of: {', '.join(SCENARIOS)}")
+    run.add_argument("--backend", nargs="+", action="extend", metavar="NAME",
+                     help=f"one or more of: {', '.join(backend_names())} (default: every installed one)")
     seeds = run.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", type=_positive, metavar="N", help=f"seeds 0..N-1 (default {DEFAULT_SEEDS})")
-    seeds.add_argument("--seed", type=_non_negative, nargs="+", action="extend", metavar="S",
-                       help="explicit seeds")
-    budget = run.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=_positive, help="override every scenario's epochs")
-    budget.add_argument("--epochs-scale", type=_integer(1, 1000, "an integer from 1 to 1000"), default=1,
-                        metavar="K", help="train every scenario for K times the tutorial's epochs (e.g. 8: "
-                        "one_char 4,000); with the default checkpoints the tutorial's epoch is among them")
+    seeds.add_argument("--seeds", type=_int, metavar="N", help=f"seeds 0..N-1 (default {DEFAULT_SEEDS})")
+    seeds.add_argument("--seed", type=_int, nargs="+", action="extend", metavar="S", help="explicit seeds")
+    run.add_argument("--epochs", type=_int, help="override every scenario's epochs")
+    run.add_argument("--epochs-scale", type=_int, metavar="K",
+                     help="train every scenario for K times the tutorial's epochs (e.g. 8: one_char 4,000); "
+                     "with the default checkpoints the tutorial's epoch is among them")
     run.add_argument("--quick", action="store_true",
                      help="smoke profile: 2 seeds, epochs cut to ~2,500 updates per seed")
-    run.add_argument("--workers", type=_positive, default=None,
+    run.add_argument("--workers", type=_int, default=None,
                      help="parallel worker processes (default: the cores)")
-    run.add_argument("--execution", choices=EXECUTIONS, default="fast",
+    run.add_argument("--execution", default="fast", metavar=_choices(EXECUTIONS),
                      help="fast (default): compiled loop, seeds trained together, same updates; "
                      "idiomatic: the way people write it (Keras fit, eager PyTorch)")
     run.add_argument("--no-idiomatic-timing", dest="idiomatic_timing", action="store_false",
                      help="skip the short idiomatic timing sample a fast run takes of each scenario × "
                      "backend (how the frameworks run as written: the report's training-time headline)")
-    run.add_argument("--encoding", choices=ENCODINGS, default="zero_based",
+    run.add_argument("--encoding", default="zero_based", metavar=_choices(ENCODINGS),
                      help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
-    run.add_argument("--init", choices=INITS, default="native",
+    run.add_argument("--init", default="native", metavar=_choices(INITS),
                      help="weight initialisation: native (each framework's own), keras or torch "
                      "(the other framework's defaults, for the ablation); shown as e.g. torch[init=keras]")
-    run.add_argument("--adam-eps", type=_epsilon, metavar="EPS",
+    run.add_argument("--adam-eps", type=_float, metavar="EPS",
                      help="Adam epsilon for every backend (default: each framework's own, Keras 1e-7, "
                      "PyTorch 1e-8); shown as e.g. torch[adam_eps=1e-07]")
-    run.add_argument("--gate-activation", choices=GATE_ACTIVATIONS, default="sigmoid",
+    run.add_argument("--gate-activation", default="sigmoid", metavar=_choices(GATE_ACTIVATIONS),
                      help="LSTM gate activation: sigmoid (the default) or hard_sigmoid_2017 "
                      "(Keras 2's clip(0.2x+0.5, 0, 1), which the tutorial's figures came from)")
-    run.add_argument("--device", choices=DEVICES, default="cpu",
+    run.add_argument("--device", default="cpu", metavar=_choices(DEVICES),
                      help="where models train (default cpu); cuda is refused when no GPU is visible")
-    run.add_argument("--executor", choices=EXECUTORS, default="local",
+    run.add_argument("--executor", default="local", metavar=_choices(EXECUTORS),
                      help="local (default): worker processes on this machine; ray: tasks on a Ray "
                      "cluster (pip install -e '.[ray]')")
     run.add_argument("--ray-address", metavar="ADDRESS",
                      help="Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local one)")
-    run.add_argument("--data-seed", type=_non_negative, default=7, help="seed of the variable_length data")
+    run.add_argument("--data-seed", type=_int, default=7, help="seed of the variable_length data")
     run.add_argument("--out", type=Path,
                      help="output folder (default: a new folder under reports/); an existing one resumes")
     run.add_argument("--fresh", action="store_true",
                      help="never resume: write into a new folder next to --out")
-    run.add_argument("--timeout", type=_positive, metavar="SECONDS",
+    run.add_argument("--timeout", type=_int, metavar="SECONDS",
                      help="kill a job running longer than this; its seeds are recorded as failed")
-
-    run.add_argument("--units", type=_integer(1, MAX_UNITS, f"an integer from 1 to {MAX_UNITS}"),
-                     metavar="N", help="LSTM units for every scenario (default: the tutorial's 32); "
+    run.add_argument("--units", type=_int, metavar="N",
+                     help="LSTM units for every scenario (default: the tutorial's 32); "
                      "shown as e.g. one_char[units=8]")
-    run.add_argument("--learning-rate", type=_learning_rate, metavar="LR",
+    run.add_argument("--learning-rate", type=_float, metavar="LR",
                      help="Adam learning rate (default: the tutorial's 0.001); "
                      "shown as e.g. one_char[learning_rate=0.01]")
-    anytime = run.add_mutually_exclusive_group()
-    anytime.add_argument("--no-checkpoints", dest="anytime", action="store_false",
-                         help="no anytime evaluation: the model is evaluated once, after its last epoch")
-    anytime.add_argument("--eval-at", type=_positive, nargs="+", action="extend", metavar="EPOCH",
+    run.add_argument("--no-checkpoints", dest="anytime", action="store_false",
+                     help="no anytime evaluation: the model is evaluated once, after its last epoch")
+    run.add_argument("--eval-at", type=_int, nargs="+", action="extend", metavar="EPOCH",
                      help="evaluate every seed after these epochs too, during the one run (accuracy, "
                      "predictions, probes); default: 6 log-spaced epochs ending at the last; epochs past a "
                      "scenario's run are skipped, the last is always evaluated")

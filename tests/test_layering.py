@@ -40,12 +40,16 @@ GRAPH = {name: {m for m in _imports(path) if m in MODULES and m != name} for nam
 RULES = [
     ("scenarios", ("backends", "harness")),
     ("backends", ("harness",)),
-    ("harness.reporting", ("harness.runs", "harness.cli", "harness.cli_parser", "backends")),
+    ("harness.reporting", ("harness.runs", "harness.cli", "harness.cli_parser", "harness.api",
+                           "harness.launch", "harness.results", "backends")),
     ("harness.records", ("harness.runs", "harness.reporting", "harness.cli")),
     ("harness.store", ("harness.runs", "harness.reporting", "harness.cli")),
     ("harness.lock", ("harness.runs", "harness.reporting", "harness.cli")),
     ("harness.machine", ("harness.runs", "harness.reporting", "harness.cli")),
-    ("harness.runs", ("harness.cli", "harness.cli_parser")),
+    ("harness.runs", ("harness.cli", "harness.cli_parser", "harness.api", "harness.launch",
+                      "harness.results")),
+    ("harness.validate", ("harness.runs", "harness.reporting", "harness.cli")),
+    ("harness.launch", ("harness.reporting", "harness.cli", "harness.api", "harness.results")),
 ]
 
 

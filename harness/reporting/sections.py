@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from harness.reporting import aggregate, stats
-from harness.reporting.findings import THRESHOLDS, evaluate_findings
+from harness.reporting.findings import THRESHOLDS, Finding, evaluate_findings
 from harness.reporting.markdown import interval, md
 from scenarios import ALPHABET, ResolvedScenario, UnknownScenarioError, get_scenario
 
@@ -55,9 +55,9 @@ def _reference(printed: float | None, values: list[float], n: int | None) -> tup
     return f"{printed:.2f} → {k}/{n}", stats.percentile_of_attainable(printed, values, n)
 
 
-def accuracy_section(frame: pd.DataFrame, records: list[dict[str, Any]] | None = None) -> str:
-    """Accuracy per scenario × backend; `records` give each row's pattern count for the snap (else the
-    scenario registry's)."""
+def accuracy_table(frame: pd.DataFrame, records: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+    """The Accuracy section's table: per scenario × backend; `records` give each row's pattern count for
+    the snap (else the scenario registry's)."""
     counts = _pattern_counts(records)
     rows = []
     for (scenario, backend), group in frame.groupby(["scenario", "backend"], sort=False):
@@ -77,6 +77,12 @@ def accuracy_section(frame: pd.DataFrame, records: list[dict[str, Any]] | None =
     table = pd.DataFrame(rows)
     if not table.empty:
         table["failed"] = [failed.get((r.scenario, r.backend), 0) for r in table.itertuples()]
+    return table
+
+
+def accuracy_section(frame: pd.DataFrame, records: list[dict[str, Any]] | None = None) -> str:
+    """Accuracy per scenario × backend (`accuracy_table`), with what its columns mean."""
+    table = accuracy_table(frame, records)
     return (
         "## Accuracy\n\nShare of the scenario's own training patterns predicted right (%), across "
         "seeds. 95 % CI: seeded percentile bootstrap of the mean. `tutorial` is the tutorial's single "
@@ -173,12 +179,17 @@ def _difference_verdict(test: stats.MannWhitney, adjusted: float, alpha: float) 
     return "different" if adjusted < alpha else "no significant difference"
 
 
-def findings_section(records: list[dict[str, Any]]) -> str:
-    found = evaluate_findings(records)
-    table = pd.DataFrame([
+def findings_table(found: list[Finding]) -> pd.DataFrame:
+    """The findings section's table: one row per claim and backend."""
+    return pd.DataFrame([
         {"#": f.number, "tutorial's claim": f.claim, "backend": f.backend, "verdict": f.wording or f.verdict,
          "evidence": f.evidence} for f in found
     ])
+
+
+def findings_section(records: list[dict[str, Any]]) -> str:
+    found = evaluate_findings(records)
+    table = findings_table(found)
     tested = sorted({f.number for f in found if np.isfinite(f.p_adjusted)})
     family = sum(np.isfinite(f.p_adjusted) for f in found)
     numbers = " and ".join(", ".join(map(str, tested)).rsplit(", ", 1))
@@ -191,18 +202,23 @@ def findings_section(records: list[dict[str, Any]]) -> str:
             + md(table))
 
 
-def letters_section(records: list[dict[str, Any]]) -> str:
-    frame = aggregate.pattern_frame(records)
-    if frame.empty:
-        return "## Per-letter errors\n\n_no data_"
+def letters_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Error rate (%) per target letter (rows B–Z) × "scenario backend" column, from `pattern_frame`."""
     wide = frame.pivot_table(index="target", columns=["scenario", "backend"], values="error_pct",
                              aggfunc="mean", sort=False)
     wide = wide.reindex(list(ALPHABET[1:]))
     wide.columns = [f"{s} {b}" for s, b in wide.columns]
+    return wide.reset_index().rename(columns={"target": "letter"})
+
+
+def letters_section(records: list[dict[str, Any]]) -> str:
+    frame = aggregate.pattern_frame(records)
+    if frame.empty:
+        return "## Per-letter errors\n\n_no data_"
     parts = [
         "## Per-letter errors\n\nError rate (%) per target letter across seeds; blank where the "
         "letter is never a target. ![per-letter error heatmap](letter_errors.png)",
-        md(wide.reset_index().rename(columns={"target": "letter"}), ".0f").replace("—", " "),
+        md(letters_table(frame), ".0f").replace("—", " "),
     ]
     mistakes = aggregate.letter_errors(records)
     if mistakes:

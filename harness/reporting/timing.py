@@ -82,7 +82,8 @@ def ratio_sentence(ratio: pd.DataFrame, execution: str) -> str:
             f"PyTorch is faster on {faster or 'none'}.")
 
 
-def _fast_table(frame: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
+def fast_table(frame: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
+    """The `fast` engines' timing per scenario × backend, with their speed-up over `written`."""
     fast = aggregate.ok(frame)
     fast = fast[fast["backend"].str.contains(r"\[fast")] if not fast.empty else fast
     if fast.empty:
@@ -116,7 +117,7 @@ def timing_section(frame: pd.DataFrame, records: list[dict[str, Any]], timings: 
         if not ratio.empty:
             parts.append("Keras/PyTorch ratio of µs per update, as written (> 1: Keras slower):\n\n"
                          + md(ratio, ".4g") + "\n\n" + ratio_sentence(ratio, "As written"))
-    fast = _fast_table(frame, written)
+    fast = fast_table(frame, written)
     if not fast.empty:
         parts.append(
             "### The harness's compiled engine (`fast`)\n\nNot how either framework is written: the "

@@ -1,0 +1,211 @@
+"""What `harness.run`, `harness.sweep` and `harness.load` return: a run folder as pandas tables.
+
+`.frame` holds one row per seed record; `.accuracy()`, `.timing()`, `.letters()`, `.findings()` and
+`.sweeps()` are the tables the report prints, computed by the report's own functions on the same
+records (the newest per key, the same sweep view), so a notebook and `report.md` cannot disagree.
+In Jupyter the object shows the report's summary inline, figures included.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.reporting import aggregate, sections
+from harness.reporting.findings import evaluate_findings
+from harness.reporting.markdown import md
+from harness.reporting.report import REPORT_FILE
+from harness.reporting.sweep_section import grid_table
+from harness.reporting.sweeps import find_sweeps, reference_timings, reference_view
+from harness.reporting.timing import fast_table, idiomatic_table
+from harness.store import LoadedRecords, latest_per_key, latest_timings, load_folder
+from scenarios import ScenarioOptions
+
+OPTION_COLUMNS = tuple(k for k in ScenarioOptions().__dataclass_fields__ if k != "epochs")
+SUMMARY_FIGURES = {"accuracy": "accuracy per scenario", "letter_errors": "per-letter error heatmap"}
+AS_WRITTEN = "idiomatic (as the frameworks are written)"
+ENGINE = "fast (the harness's compiled engine)"
+
+
+class Results:
+    """A run folder's seed records (the newest per key, as the report keeps them) as tables."""
+
+    def __init__(self, out: Path, loaded: LoadedRecords, outcome: Any = None) -> None:
+        self.out = Path(out)
+        self.records: list[dict[str, Any]] = latest_per_key(loaded.records)
+        self.timings: list[dict[str, Any]] = latest_timings(loaded.timings)
+        self.warnings: list[str] = list(loaded.warnings)  # torn or foreign lines, skipped as `report` does
+        self.outcome = outcome  # the driver's RunOutcome when this call ran something, else None
+
+    @classmethod
+    def from_folder(cls, folder: Path, outcome: Any = None) -> Results:
+        return cls(folder, load_folder(folder), outcome)
+
+    def __repr__(self) -> str:
+        failed = sum(r["status"] != "ok" for r in self.records)
+        return f"Results({str(self.out)!r}: {len(self.records)} seed records, {failed} not ok)"
+
+    @property
+    def report_path(self) -> Path | None:
+        """The folder's report.md (written by every run and by `python -m harness report`)."""
+        path = self.out / REPORT_FILE
+        return path if path.is_file() else None
+
+    @property
+    def figures(self) -> dict[str, Path]:
+        """The report's figures in the folder, by name (e.g. `accuracy`, `letter_errors`)."""
+        return {p.stem: p for p in sorted(self.out.glob("*.png"))}
+
+    @cached_property
+    def _sweeps(self) -> dict[str, Any]:
+        return find_sweeps(self.records)
+
+    @cached_property
+    def _view(self) -> list[dict[str, Any]]:
+        """What the report's tables show: one grid point per swept scenario (`reference_view`)."""
+        return reference_view(self.records, self._sweeps)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """One row per seed record, failed ones with their status and error; options as columns;
+        per-epoch loss and accuracy, predictions, patterns, probes and checkpoints as cells.
+        `accuracy` is in % (as in the report); timing-only records are not rows."""
+        rows = [_row(r) for r in self.records]
+        frame = pd.DataFrame(rows, columns=list(_row_columns()))
+        if frame.empty:
+            return frame
+        order = aggregate.scenario_order(frame["label"]).map(lambda k: k[0])
+        frame = frame.assign(_order=order).sort_values(["_order", "label", "backend_label", "seed"])
+        return frame.drop(columns="_order").reset_index(drop=True)
+
+    def accuracy(self) -> pd.DataFrame:
+        """The report's Accuracy table: per scenario × backend, mean, spread, bootstrap CI, failed
+        seeds and where the tutorial's and the seed notebook's figures fall among the seeds."""
+        return sections.accuracy_table(aggregate.to_frame(self._view))
+
+    def timing(self) -> pd.DataFrame:
+        """The report's Training time tables in one frame, labelled by `execution`: µs per update as
+        the frameworks are written (idiomatic) and of the harness's `fast` engines."""
+        written = idiomatic_table(self._view, reference_timings(self.timings, self._sweeps))
+        fast = fast_table(aggregate.to_frame(self._view), written) if self._view else pd.DataFrame()
+        parts = [table.assign(execution=label) for table, label in ((written, AS_WRITTEN), (fast, ENGINE))
+                 if not table.empty]
+        if not parts:
+            return pd.DataFrame()
+        table = pd.concat(parts, ignore_index=True)
+        return table[["execution", *[c for c in table.columns if c != "execution"]]]
+
+    def letters(self) -> pd.DataFrame:
+        """The report's per-letter error rates (%): target letters B–Z × "scenario backend"."""
+        patterns = aggregate.pattern_frame(self._view)
+        return pd.DataFrame() if patterns.empty else sections.letters_table(patterns)
+
+    def findings(self) -> pd.DataFrame:
+        """The report's findings: each of the tutorial's claims per backend, verdict and evidence."""
+        return sections.findings_table(evaluate_findings(self._view)) if self._view else pd.DataFrame()
+
+    def sweeps(self) -> dict[str, pd.DataFrame]:
+        """Per swept scenario, the report's Sweeps table (accuracy and time to learn per grid point)."""
+        return {sid: grid_table(self.records, sweep) for sid, sweep in self._sweeps.items()}
+
+    def _summary(self) -> list[tuple[str, Any]]:
+        """The inline summary as parts: ("text", markdown), ("table", frame), ("figure", path)."""
+        failed = sum(r["status"] != "ok" for r in self.records)
+        head = f"**alphabet-bench** `{self.out}`: {len(self.records)} seed records"
+        head += f", {failed} not ok (see `.frame`)" if failed else ""
+        if self.outcome is not None:
+            head += (f"; this call trained {self.outcome.trained} seed runs in "
+                     f"{self.outcome.wall_seconds:.0f} s")
+        if self.report_path is not None:
+            head += f"; report: `{self.report_path}`"
+        parts: list[tuple[str, Any]] = [("text", head)]
+        accuracy = self.accuracy()
+        if not accuracy.empty:
+            parts += [("text", "Accuracy (%), the report's table (`.accuracy()`):"), ("table", accuracy)]
+        parts += [("figure", self.figures[key]) for key in SUMMARY_FIGURES if key in self.figures]
+        if self.warnings:
+            parts.append(("text", "Warnings: " + "; ".join(self.warnings)))
+        return parts
+
+    def _repr_markdown_(self) -> str:
+        out = []
+        for kind, value in self._summary():
+            if kind == "table":
+                out.append(md(value, ".1f"))
+            elif kind == "figure":
+                out.append(f"![{SUMMARY_FIGURES[value.stem]}]({_relative(value)})")
+            else:
+                out.append(value)
+        return "\n\n".join(out)
+
+    def _repr_html_(self) -> str:
+        out = []
+        for kind, value in self._summary():
+            if kind == "table":
+                out.append(value.to_html(index=False, na_rep="—", float_format=lambda x: f"{x:.1f}"))
+            elif kind == "figure":
+                data = base64.b64encode(value.read_bytes()).decode("ascii")
+                out.append(f'<img alt="{SUMMARY_FIGURES[value.stem]}" style="max-width:100%" '
+                           f'src="data:image/png;base64,{data}"/>')
+            else:
+                text = html.escape(value).replace("**", "")
+                out.append(f"<p>{_code(text)}</p>")
+        return "\n".join(out)
+
+
+def _code(text: str) -> str:
+    """`x` → <code>x</code> in already escaped text."""
+    pieces = text.split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
+
+
+def _relative(path: Path) -> str:
+    """A figure's path as a notebook's markdown resolves it: relative to the working directory."""
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # another drive
+        return path.as_posix()
+
+
+def _row_columns() -> tuple[str, ...]:
+    return tuple(_row({"scenario": "", "backend": "", "seed": 0, "status": ""}))
+
+
+def _row(r: dict[str, Any]) -> dict[str, Any]:
+    options = {**aggregate.DEFAULT_OPTIONS, **(r.get("options") or {})}
+    patterns = r.get("patterns") or []
+    accuracy = r.get("accuracy")
+    return {
+        "scenario": r["scenario"],
+        "label": aggregate.scenario_label(r),
+        "backend": r["backend"],
+        "backend_label": aggregate.backend_label(r),
+        "execution": r.get("execution", "idiomatic"),
+        "device": r.get("device", "cpu"),
+        "seed": r["seed"],
+        "status": r["status"],
+        "error": r.get("error"),
+        "accuracy": None if accuracy is None else 100.0 * accuracy,
+        "epochs": r.get("epochs"),
+        "profile": r.get("profile"),
+        **{k: options.get(k) for k in OPTION_COLUMNS},
+        "epoch_loss": list(r.get("epoch_loss") or []),
+        "epoch_accuracy": list(r.get("epoch_accuracy") or []),
+        "predicted": [p["predicted"] for p in patterns],
+        "patterns": patterns,
+        "probes": r.get("probes") or {},
+        "checkpoints": r.get("checkpoints") or [],
+        "accuracy_curve": r.get("accuracy_curve"),
+        "train_seconds": r.get("train_seconds"),
+        "us_per_update": r.get("us_per_update"),
+        "seeds_together": r.get("seeds_together", 1),
+        "framework_versions": r.get("framework_versions") or {},
+        "run_id": r.get("run_id"),
+        "timestamp": r.get("timestamp"),
+    }
