@@ -41,6 +41,7 @@ def _learned(results: harness.Results) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow  # two real trainings (~1 min): the README's pytest stays within ~10 min
 @needs_backend("torch")
 def test_the_api_and_the_cli_train_the_same_seeds(tmp_path):
     """A tiny real run both ways: the same accuracy, predictions, per-epoch losses, probes, checkpoints."""
