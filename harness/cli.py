@@ -137,7 +137,7 @@ def _verify(request: RunRequest, out: Path) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from harness.reporting.figures import write_scaling_figure
+    from harness.reporting.scaling import write_scaling_figure
     from harness.runs.speed import measure, speed_table
 
     if args.out is not None and args.out.is_dir():
@@ -176,7 +176,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.reporting.bench_json import BenchmarkJsonError, load_benchmarks
+    from harness.reporting.sections.benchmarks import BenchmarkJsonError, load_benchmarks
     from harness.reporting.report import write_report
 
     if args.benchmark_json is None:

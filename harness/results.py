@@ -1,8 +1,9 @@
 """What `harness.run`, `harness.sweep` and `harness.load` return: a run folder as pandas tables.
 
 `.frame` holds one row per seed record; `.accuracy()`, `.timing()`, `.letters()`, `.findings()` and
-`.sweeps()` are the tables the report prints, computed by the report's own functions on the same
-records (the newest per key, the same sweep view), so a notebook and `report.md` cannot disagree.
+`.sweeps()` are the tables the report prints, computed by the report's own sections over the same
+`ReportView` (the newest record per key, the same sweep view), so a notebook and `report.md` cannot
+disagree.
 In Jupyter the object shows the report's summary inline, figures included.
 """
 
@@ -17,14 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-from harness.reporting import aggregate, sections
-from harness.reporting.findings import evaluate_findings
+from harness.reporting import labels
 from harness.reporting.markdown import md
 from harness.reporting.report import REPORT_FILE
-from harness.reporting.sweep_section import grid_table
-from harness.reporting.sweeps import find_sweeps, reference_timings, reference_view
-from harness.reporting.timing import fast_table, idiomatic_table
-from harness.store import LoadedRecords, latest_per_key, latest_timings, load_folder
+from harness.reporting.sections import accuracy, findings, letters, sweeps, training_time
+from harness.reporting.view import ReportView
+from harness.store import LoadedRecords, load_folder
 from scenarios import ScenarioOptions
 
 OPTION_COLUMNS = tuple(k for k in ScenarioOptions().__dataclass_fields__ if k != "epochs")
@@ -38,9 +37,10 @@ class Results:
 
     def __init__(self, out: Path, loaded: LoadedRecords, outcome: Any = None) -> None:
         self.out = Path(out)
-        self.records: list[dict[str, Any]] = latest_per_key(loaded.records)
-        self.timings: list[dict[str, Any]] = latest_timings(loaded.timings)
-        self.warnings: list[str] = list(loaded.warnings)  # torn or foreign lines, skipped as `report` does
+        self.view = ReportView.of(loaded)
+        self.records: list[dict[str, Any]] = self.view.records  # the newest per key
+        self.timings: list[dict[str, Any]] = self.view.timings
+        self.warnings: list[str] = self.view.warnings  # torn or foreign lines, skipped as `report` does
         self.outcome = outcome  # the driver's RunOutcome when this call ran something, else None
 
     @classmethod
@@ -63,15 +63,6 @@ class Results:
         return {p.stem: p for p in sorted(self.out.glob("*.png"))}
 
     @cached_property
-    def _sweeps(self) -> dict[str, Any]:
-        return find_sweeps(self.records)
-
-    @cached_property
-    def _view(self) -> list[dict[str, Any]]:
-        """What the report's tables show: one grid point per swept scenario (`reference_view`)."""
-        return reference_view(self.records, self._sweeps)
-
-    @cached_property
     def frame(self) -> pd.DataFrame:
         """One row per seed record, failed ones with their status and error; options as columns;
         per-epoch loss and accuracy, predictions, patterns, probes and checkpoints as cells.
@@ -80,20 +71,19 @@ class Results:
         frame = pd.DataFrame(rows, columns=list(_row_columns()))
         if frame.empty:
             return frame
-        order = aggregate.scenario_order(frame["label"]).map(lambda k: k[0])
+        order = labels.scenario_order(frame["label"]).map(lambda k: k[0])
         frame = frame.assign(_order=order).sort_values(["_order", "label", "backend_label", "seed"])
         return frame.drop(columns="_order").reset_index(drop=True)
 
     def accuracy(self) -> pd.DataFrame:
         """The report's Accuracy table: per scenario × backend, mean, spread, bootstrap CI, failed
         seeds and where the tutorial's and the seed notebook's figures fall among the seeds."""
-        return sections.accuracy_table(aggregate.to_frame(self._view))
+        return accuracy.table(self.view)
 
     def timing(self) -> pd.DataFrame:
         """The report's Training time tables in one frame, labelled by `execution`: µs per update as
         the frameworks are written (idiomatic) and of the harness's `fast` engines."""
-        written = idiomatic_table(self._view, reference_timings(self.timings, self._sweeps))
-        fast = fast_table(aggregate.to_frame(self._view), written) if self._view else pd.DataFrame()
+        written, fast = training_time.table(self.view), training_time.engine_table(self.view)
         parts = [table.assign(execution=label) for table, label in ((written, AS_WRITTEN), (fast, ENGINE))
                  if not table.empty]
         if not parts:
@@ -103,16 +93,15 @@ class Results:
 
     def letters(self) -> pd.DataFrame:
         """The report's per-letter error rates (%): target letters B–Z × "scenario backend"."""
-        patterns = aggregate.pattern_frame(self._view)
-        return pd.DataFrame() if patterns.empty else sections.letters_table(patterns)
+        return letters.table(self.view)
 
     def findings(self) -> pd.DataFrame:
         """The report's findings: each of the tutorial's claims per backend, verdict and evidence."""
-        return sections.findings_table(evaluate_findings(self._view)) if self._view else pd.DataFrame()
+        return findings.table(self.view)
 
     def sweeps(self) -> dict[str, pd.DataFrame]:
         """Per swept scenario, the report's Sweeps table (accuracy and time to learn per grid point)."""
-        return {sid: grid_table(self.records, sweep) for sid, sweep in self._sweeps.items()}
+        return sweeps.grid_tables(self.view)
 
     def _summary(self) -> list[tuple[str, Any]]:
         """The inline summary as parts: ("text", markdown), ("table", frame), ("figure", path)."""
@@ -178,14 +167,14 @@ def _row_columns() -> tuple[str, ...]:
 
 
 def _row(r: dict[str, Any]) -> dict[str, Any]:
-    options = {**aggregate.DEFAULT_OPTIONS, **(r.get("options") or {})}
+    options = {**labels.DEFAULT_OPTIONS, **(r.get("options") or {})}
     patterns = r.get("patterns") or []
     accuracy = r.get("accuracy")
     return {
         "scenario": r["scenario"],
-        "label": aggregate.scenario_label(r),
+        "label": labels.scenario_label(r),
         "backend": r["backend"],
-        "backend_label": aggregate.backend_label(r),
+        "backend_label": labels.backend_label(r),
         "execution": r.get("execution", "idiomatic"),
         "device": r.get("device", "cpu"),
         "seed": r["seed"],

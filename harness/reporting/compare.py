@@ -11,18 +11,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.reporting import aggregate, stats
+from harness.reporting import stats
+from harness.reporting.frames import ok, to_frame
+from harness.reporting.labels import scenario_sort_key
 from harness.reporting.markdown import md
-from harness.reporting.timing import idiomatic_table
-from harness.store import latest_per_key, latest_timings, load_records, results_path
+from harness.reporting.sections.training_time import idiomatic_table
+from harness.reporting.view import ReportView
 
 
 def _frame(out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """The run's ok seeds, its idiomatic µs per update (as written), and its load warnings."""
-    loaded = load_records(results_path(out_dir))
-    records = latest_per_key(loaded.records)
-    written = idiomatic_table(records, latest_timings(loaded.timings))
-    return aggregate.ok(aggregate.to_frame(records)), written, loaded.warnings
+    """The run's ok seeds (every grid point), its idiomatic µs per update (as written), and its load
+    warnings."""
+    view = ReportView.load(out_dir)
+    return ok(to_frame(view.records)), idiomatic_table(view.records, view.timings), view.warnings
 
 
 def compare_idiomatic(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -39,7 +40,7 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = stats.ALPHA)
     """One row per scenario × backend; the rows' accuracy tests are one family (Benjamini–Hochberg),
     so a table of many rows does not call a change on one lucky p."""
     pairs = {tuple(k) for frame in (a, b) for k in frame[["scenario", "backend"]].to_numpy()}
-    keys = sorted(pairs, key=lambda k: (aggregate.scenario_sort_key(k[0]), k[1]))
+    keys = sorted(pairs, key=lambda k: (scenario_sort_key(k[0]), k[1]))
     rows, tests = [], []
     for scenario, backend in keys:
         in_a = a[(a["scenario"] == scenario) & (a["backend"] == backend)]
@@ -58,16 +59,13 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = stats.ALPHA)
         })
     adjusted = stats.adjusted_p_values([test.p_value for test, _, _ in tests])
     for row, (test, n_a, n_b), q in zip(rows, tests, adjusted, strict=True):
-        row["p BH-adjusted"], row["accuracy"] = q, _verdict(test, q, alpha, n_a, n_b)
+        undecidable = f"undecidable (n={n_a}/{n_b})"
+        untestable = undecidable if n_a and n_b else "only in " + ("B" if not n_a else "A")
+        row["p BH-adjusted"] = q
+        row["accuracy"] = stats.verdict(q, reachable=test.can_reach(alpha), untestable=untestable,
+                                        undecidable=undecidable, words=("changed", "no significant change"),
+                                        alpha=alpha)
     return pd.DataFrame(rows)
-
-
-def _verdict(test: stats.MannWhitney, adjusted: float, alpha: float, n_a: int, n_b: int) -> str:
-    if not n_a or not n_b:
-        return "only in " + ("B" if not n_a else "A")
-    if not test.can_reach(alpha):
-        return f"undecidable (n={n_a}/{n_b})"
-    return "changed" if adjusted < alpha else "no significant change"
 
 
 def render_comparison(dir_a: Path, dir_b: Path) -> str:

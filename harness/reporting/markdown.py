@@ -1,18 +1,31 @@
-"""The one markdown-table helper every report, comparison and speed table uses."""
+"""The markdown helpers every report, comparison and speed table uses: tables, intervals, p-values."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from collections.abc import Iterable
+
 import pandas as pd
 
 
-def md(frame: pd.DataFrame, floatfmt: str = ".2f") -> str:
+def md(frame: pd.DataFrame, floatfmt: str = ".2f", general: Iterable[str] = ()) -> str:
+    """A frame as a pipe table; NaN/None shown as "—". Columns in `general` print in general format
+    (`g`): knob values such as 0.001 would read 0.0 under ".1f"."""
     if frame.empty:
         return "_no data_"
     blanked = frame.astype(object).where(frame.notna(), None)  # NaN → "—", not "nan"
-    return blanked.to_markdown(index=False, floatfmt=floatfmt, missingval="—")
+    plain = set(general)
+    formats = tuple("g" if c in plain else floatfmt for c in frame.columns) if plain else floatfmt
+    return blanked.to_markdown(index=False, floatfmt=formats, missingval="—")
 
 
-def interval(low: float, high: float, fmt: str = ".1f") -> str:
-    """A confidence interval as 'low – high', or '—' when the data cannot support one."""
-    return "—" if np.isnan(low) or np.isnan(high) else f"{low:{fmt}} – {high:{fmt}}"
+def interval(low: float, high: float, fmt: str = ".1f", sep: str = " – ", missing: str = "—") -> str:
+    """A confidence interval as 'low – high', or `missing` when the data cannot support one."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return missing
+    return f"{low:{fmt}}{sep}{high:{fmt}}"
+
+
+def p_text(name: str, p: float, q: float) -> str:
+    """A test's raw and Benjamini–Hochberg-adjusted p in a sentence."""
+    return f"{name} p = {p:.2g}, BH-adjusted {q:.2g}" if math.isfinite(p) else f"no {name}: no counts"

@@ -1,4 +1,5 @@
-"""Small-sample statistics for per-seed accuracies (n ≈ 3..10, percentages with many ties).
+"""Small-sample statistics for per-seed accuracies (n ≈ 3..10, percentages with many ties), and the
+one wording of a test's verdict.
 
 Every function tolerates empty groups, single seeds and all-equal values, returning NaN
 rather than raising, so a report over a partly failed run still renders. Non-finite
@@ -241,3 +242,43 @@ def sign_test(above: int, below: int) -> tuple[float, float]:
     if total <= 0:
         return math.nan, math.nan
     return float(stats.binomtest(above, total, 0.5).pvalue), min(1.0, 2.0 * 0.5 ** total)
+
+
+DIFFERENT, NO_DIFFERENCE = "different", "no significant difference"
+
+
+def verdict(adjusted: float, *, reachable: bool = True, untestable: str = "no data",
+            undecidable: str = "undecidable at this n", words: tuple[str, str] = (DIFFERENT, NO_DIFFERENCE),
+            alpha: float = ALPHA) -> str:
+    """What a test of one family says, from its adjusted p: `untestable` when there is no p,
+    `undecidable` when these sample sizes could never reach `alpha`, else words[0] (significant) or
+    words[1]. Every table of tests words its verdicts through here."""
+    if not math.isfinite(adjusted):
+        return untestable
+    if not reachable:
+        return undecidable
+    return words[0] if adjusted < alpha else words[1]
+
+
+TOO_FEW, ZERO_SPREAD, NO_EFFECT = "too few seeds", "zero spread", "no difference"
+
+
+@dataclass(frozen=True)
+class Power:
+    """Seeds per group for POWER at a difference, from the two groups' pooled SD; `reason` says why
+    there is no number (TOO_FEW: spread unknown, ZERO_SPREAD, NO_EFFECT: a zero difference)."""
+
+    sd: float
+    seeds: float
+    reason: str = ""
+
+
+def power(a: Iterable[float | None], b: Iterable[float | None], difference: float) -> Power:
+    """`seeds_for_power` at `difference` with the pooled SD of a and b, or the reason it has no value."""
+    sd = pooled_sd(a, b)
+    if not math.isfinite(sd):
+        return Power(sd, math.nan, TOO_FEW)
+    if sd == 0:
+        return Power(sd, math.nan, ZERO_SPREAD)
+    seeds = seeds_for_power(difference, sd)
+    return Power(sd, seeds, "" if math.isfinite(seeds) else NO_EFFECT)

@@ -20,8 +20,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from harness.reporting import aggregate
-from harness.reporting.timing import as_written, idiomatic_table, idiomatic_us
+from harness.reporting.frames import accuracy_summary, timing_table, to_frame
+from harness.reporting.labels import backend_label
+from harness.reporting.sections.training_time import as_written, idiomatic_table, idiomatic_us
 from harness.runs.driver import RunOutcome
 from harness.runs.plan import Job, RunRequest, split_summary
 from harness.runs.scheduler import ExecutionHooks
@@ -97,13 +98,13 @@ class TerminalDisplay:
 def summary_table(records: list[dict[str, Any]], wall: float, timings: list[dict[str, Any]]) -> Table:
     """Accuracy per scenario × backend over every seed the folder holds, as the report counts them,
     with µs per update of the rows' own execution and, beside it, as the frameworks are written."""
-    frame = aggregate.to_frame(records)
-    table = aggregate.accuracy_table(frame)
+    frame = to_frame(records)
+    table = accuracy_summary(frame)
     if not table.empty:
-        timing = aggregate.timing_table(frame)[["scenario", "backend", "us_per_update"]]
+        timing = timing_table(frame)[["scenario", "backend", "us_per_update"]]
         table = table.merge(timing, on=["scenario", "backend"], how="left")
     as_written_us = idiomatic_us(idiomatic_table(records, timings))
-    labels = {aggregate.backend_label(r): as_written(r) for r in records}
+    labels = {backend_label(r): as_written(r) for r in records}
     took = dt.timedelta(seconds=round(wall))
     summary = Table(title=f"accuracy % over every seed in the folder (this call took {took})")
     for column in ("scenario", "backend", "n", "mean", "std", "min", "max", "tutorial",

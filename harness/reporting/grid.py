@@ -1,10 +1,9 @@
-"""Sweeps: a folder whose records for one scenario differ by options (a grid, e.g. units × learning_rate).
+"""Grids: a folder whose records for one scenario differ by options (e.g. units × learning_rate).
 
-Why a module of its own: with 12 grid points × 2 backends, every table of the report would grow
-24 rows per scenario and its figures 24 boxes. So a sweep is shown once, here (accuracy and time
-to learn against each swept knob, and the Keras − PyTorch gap at each grid point), and the report's
-other sections show one grid point per scenario: the tutorial's settings, or the grid point
-nearest them (`reference_view`).
+Why: with 12 grid points × 2 backends, every table of the report would grow 24 rows per scenario
+and its figures 24 boxes. So a sweep is shown once, in the Sweeps section, and every other section
+shows one grid point per scenario: the tutorial's settings, or the grid point nearest them
+(`reference_view`). `view.ReportView` applies this once for every section.
 
 What counts as a sweep: for a scenario, `units`, `learning_rate`, `epochs` or `data_seed` taking two
 or more values (no ablation varies those), or records written by `harness sweep`, whose other varied
@@ -16,11 +15,10 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.reporting.aggregate import DEFAULT_OPTIONS, scenario_label, scenario_sort_key
+from harness.reporting.labels import DEFAULT_OPTIONS, Label, scenario_label, scenario_sort_key
 
 KNOBS = ("units", "learning_rate", "epochs", "init", "gate_activation", "adam_eps", "encoding", "data_seed")
 SWEEP_ONLY = ("units", "learning_rate", "epochs", "data_seed")  # knobs no ablation varies
@@ -171,7 +169,7 @@ def reference_timings(timings: list[dict[str, Any]], sweeps: dict[str, Sweep]) -
     return out
 
 
-def grid_label(sweeps: dict[str, Sweep]) -> Callable[[dict[str, Any]], str]:
+def grid_label(sweeps: dict[str, Sweep]) -> Label:
     """A scenario label that names the grid point, e.g. `one_char[units=8, learning_rate=0.01]`."""
     def label(record: dict[str, Any]) -> str:
         sweep = sweeps.get(record["scenario"])
@@ -181,17 +179,3 @@ def grid_label(sweeps: dict[str, Sweep]) -> Callable[[dict[str, Any]], str]:
         point = sweep.describe(point_of(record, sweep))
         return f"{base[:-1]}, {point}]" if base.endswith("]") else f"{base}[{point}]"
     return label
-
-
-def sweep_note(sweeps: dict[str, Sweep]) -> str:
-    """The line under the run header that says which grid point the other sections show."""
-    if not sweeps:
-        return ""
-    lines = [f"- {s.scenario}: {len(s.points)} grid points over {', '.join(s.knobs)}; shown: "
-             f"{s.describe(s.reference)}" + (" (the tutorial's)" if s.reference == s.tutorial
-                                             else " (nearest the tutorial's " + s.describe(s.tutorial) + ")")
-             for s in sweeps.values()]
-    return ("## Sweep in this folder\n\nThis folder holds a grid of runs. So that no table repeats per grid "
-            "point, every section shows one grid point per swept scenario (listed here) except **Sweeps**, "
-            "which shows them all, and Late collapses and Failures, which name the grid point.\n\n"
-            + "\n".join(lines))

@@ -8,21 +8,29 @@ compiled engines, with their speed-up over the idiomatic ones.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from harness.records import steady_us_per_update
-from harness.reporting import aggregate
+from harness.reporting.frames import ok, timing_table
+from harness.reporting.labels import backend_label, scenario_label, scenario_order
 from harness.reporting.markdown import md
+from harness.reporting.plotting import WIDTH_IN, cell, colours, ok_records, scenarios
+from harness.reporting.section import Plot, Section
+from harness.reporting.view import ReportView
 
 FRAMEWORKS = {"keras": "Keras", "torch": "PyTorch"}
 
 
 def as_written(record: dict[str, Any]) -> str:
     """The backend label the record's model has when written idiomatically (no execution mark)."""
-    return aggregate.backend_label({**record, "execution": "idiomatic"})
+    return backend_label({**record, "execution": "idiomatic"})
 
 
 def idiomatic_table(records: list[dict[str, Any]], timings: list[dict[str, Any]]) -> pd.DataFrame:
@@ -32,10 +40,10 @@ def idiomatic_table(records: list[dict[str, Any]], timings: list[dict[str, Any]]
     for r in records:
         steady = steady_us_per_update(r)
         if r["status"] == "ok" and r.get("execution", "idiomatic") == "idiomatic" and steady is not None:
-            rows.append((aggregate.scenario_label(r), as_written(r), "idiomatic seeds", steady))
+            rows.append((scenario_label(r), as_written(r), "idiomatic seeds", steady))
     seeded = {(s, b) for s, b, _, _ in rows}
     for t in timings:
-        key = (aggregate.scenario_label(t), as_written(t))
+        key = (scenario_label(t), as_written(t))
         if t["status"] == "ok" and key not in seeded:
             rows += [(*key, "timing sample", us) for us in (t.get("timing_sample") or {}).get(
                 "blocks_us_per_update", [])]
@@ -45,7 +53,7 @@ def idiomatic_table(records: list[dict[str, Any]], timings: list[dict[str, Any]]
     table = frame.groupby(["scenario", "backend", "source"], sort=False)["us"].agg(
         ["median", "min", "max", "size"]).reset_index()
     table.columns = ["scenario", "backend", "source", "µs/update", "min", "max", "n"]
-    return table.iloc[aggregate.scenario_order(table["scenario"]).argsort(kind="stable")]
+    return table.iloc[scenario_order(table["scenario"]).argsort(kind="stable")]
 
 
 def idiomatic_us(written: pd.DataFrame) -> dict[tuple[str, str], float]:
@@ -84,11 +92,11 @@ def ratio_sentence(ratio: pd.DataFrame, execution: str) -> str:
 
 def fast_table(frame: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
     """The `fast` engines' timing per scenario × backend, with their speed-up over `written`."""
-    fast = aggregate.ok(frame)
+    fast = ok(frame)
     fast = fast[fast["backend"].str.contains(r"\[fast")] if not fast.empty else fast
     if fast.empty:
         return pd.DataFrame()
-    table = aggregate.timing_table(fast).rename(columns={"us_after_epoch1": "µs after epoch 1"})
+    table = timing_table(fast).rename(columns={"us_after_epoch1": "µs after epoch 1"})
     table["updates_per_seed"] = table["updates_per_seed"].round(0).astype("Int64")
     idiomatic = idiomatic_us(written)
     as_written_label = table["backend"].str.replace("[fast,", "[", regex=False).str.replace(
@@ -99,9 +107,47 @@ def fast_table(frame: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def timing_section(frame: pd.DataFrame, records: list[dict[str, Any]], timings: list[dict[str, Any]]) -> str:
-    written = idiomatic_table(records, timings)
-    parts = ["## Training time\n\n![µs per update of each backend and execution](speed.png)", (
+def draw(fig: Figure, view: ReportView) -> bool:
+    """Median µs per update per scenario × backend, log scale."""
+    good = [r for r in ok_records(view.reference) if r.get("us_per_update")]
+    if not good:
+        return False
+    labels, colour_of = scenarios(good), colours(good)
+    backends = list(colour_of)
+    fig.set_size_inches(WIDTH_IN, max(3.5, 1.5 + 0.35 * len(labels) * len(backends)))
+    ax = fig.subplots()
+    height = 0.8 / len(backends)
+    top, bottom = 0.0, math.inf
+    for j, backend in enumerate(backends):
+        for i, scenario in enumerate(labels):
+            values = cell(good, scenario, backend, "us_per_update")
+            if not values:
+                continue
+            median = float(np.median(values))
+            top, bottom = max(top, median), min(bottom, median)
+            y = i - 0.4 + height * (j + 0.5)
+            ax.barh(y, median, height=height * 0.9, color=colour_of[backend])
+            ax.text(median * 1.08, y, f"{median:,.0f} µs", va="center", fontsize=9)
+    ax.set_xscale("log")
+    # Bars on a log axis start at an arbitrary left edge; a whole decade keeps their lengths honest.
+    ax.set_xlim(10.0 ** math.floor(math.log10(bottom)), top * 6)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()  # registry order top to bottom, like the report's tables
+    ax.set(xlabel="time per weight update (µs, median across seeds, log scale)", ylabel="scenario",
+           title="Training speed: lower is faster")
+    ax.grid(axis="x", alpha=0.3, which="both")
+    handles = [Patch(color=c, label=b) for b, c in colour_of.items()]  # one entry per backend, not per bar
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    return True
+
+
+PLOT = Plot("speed", "µs per update of each backend and execution", draw)
+
+
+def body(view: ReportView) -> str:
+    written = idiomatic_table(view.reference, view.reference_timings)
+    parts = [PLOT.link, (
         "### How the frameworks run as written (idiomatic)\n\nµs per update, one seed at a time, "
         "trained the way people write it: Keras `model.fit`, an eager PyTorch loop. After the first "
         "epoch (tracing, warm-up). Source `timing sample`: a short sample `run` takes of each scenario × "
@@ -117,7 +163,7 @@ def timing_section(frame: pd.DataFrame, records: list[dict[str, Any]], timings: 
         if not ratio.empty:
             parts.append("Keras/PyTorch ratio of µs per update, as written (> 1: Keras slower):\n\n"
                          + md(ratio, ".4g") + "\n\n" + ratio_sentence(ratio, "As written"))
-    fast = fast_table(frame, written)
+    fast = fast_table(view.frame, written)
     if not fast.empty:
         parts.append(
             "### The harness's compiled engine (`fast`)\n\nNot how either framework is written: the "
@@ -133,3 +179,16 @@ def timing_section(frame: pd.DataFrame, records: list[dict[str, Any]], timings: 
                          "(> 1: Keras's engine slower):\n\n" + md(ratio, ".3g") + "\n\n"
                          + ratio_sentence(ratio, which))
     return "\n\n".join(parts)
+
+
+def table(view: ReportView) -> pd.DataFrame:
+    """The idiomatic figures (µs per update as written)."""
+    return idiomatic_table(view.reference, view.reference_timings)
+
+
+def engine_table(view: ReportView) -> pd.DataFrame:
+    """The `fast` engines' figures, with their speed-up over idiomatic."""
+    return fast_table(view.frame, table(view)) if view.reference else pd.DataFrame()
+
+
+SECTION = Section("Training time", body, (PLOT,), {"idiomatic": table, "fast": engine_table})

@@ -1,5 +1,8 @@
 """The tutorial's six claims, each tested from the records with a verdict per backend.
 
+Shared by the Findings section (the verdicts at the end of training) and the Budget section (the
+same verdicts as of every checkpoint epoch), so both judge a claim by the same rule.
+
 A verdict is worded in the claim's own terms ("small but real lift", "holds for 99 of 100
 seeds"): with many seeds "holds / does not hold" hides what the numbers show. Every sentence
 is computed from the records; the thresholds are constants here, printed in the report. The
@@ -18,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from harness.reporting import stats
-from harness.reporting.aggregate import backend_label
+from harness.reporting.labels import backend_label
+from harness.reporting.markdown import interval, p_text
 from scenarios import ALPHABET, get_scenario
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "no data"
@@ -100,14 +104,8 @@ def _acc(records: list[dict]) -> list[float]:
     return [100.0 * r["accuracy"] for r in records]
 
 
-def _p_text(name: str, p: float, q: float) -> str:
-    return f"{name} p = {p:.2g}, BH-adjusted {q:.2g}" if math.isfinite(p) else f"no {name}: no counts"
-
-
 def _ci(low: float, high: float, fmt: str = ".1f") -> str:
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "too few seeds for one"
-    return f"{low:{fmt}} to {high:{fmt}}"
+    return interval(low, high, fmt, sep=" to ", missing="too few seeds for one")
 
 
 def _end_share(targets: list[str]) -> float:
@@ -133,7 +131,7 @@ def end_of_alphabet(records: list[dict], backend: str) -> Draft:
              f"{len(shares)} seeds with errors put more than {_pct(chance)} of theirs there, {below} fewer")
 
     def judge(q: float) -> Judgement:
-        evidence = f"{facts} ({_p_text('sign test', p, q)})"
+        evidence = f"{facts} ({p_text('sign test', p, q)})"
         significant = q < stats.ALPHA
         if share <= chance or (significant and below > above):
             return FAILS, "does not hold: errors no nearer the end than chance", evidence
@@ -149,16 +147,14 @@ def end_of_alphabet(records: list[dict], backend: str) -> Draft:
 
 def _power_words(window: list[float], single: list[float]) -> tuple[bool, str]:
     """Whether these seeds could have detected a LIFT_POINTS lift, and the sentence that says so."""
-    n = min(len(window), len(single))
-    sd = stats.pooled_sd(window, single)
-    if not math.isfinite(sd):
+    need = stats.power(window, single, LIFT_POINTS)
+    if need.reason == stats.TOO_FEW:
         return False, "too few seeds to estimate the spread"
-    if sd == 0:
+    if need.reason == stats.ZERO_SPREAD:
         return True, "zero spread: every seed of each scored the same, so no seed count is computed"
-    needed = stats.seeds_for_power(LIFT_POINTS, sd)
-    enough = n >= needed
-    return enough, (f"a {LIFT_POINTS:g}-point lift needs {needed:.0f} seeds each for 80 % power (pooled SD "
-                    f"{sd:.1f} points); {'enough' if enough else 'too few'} seeds here")
+    enough = min(len(window), len(single)) >= need.seeds
+    return enough, (f"a {LIFT_POINTS:g}-point lift needs {need.seeds:.0f} seeds each for 80 % power (pooled "
+                    f"SD {need.sd:.1f} points); {'enough' if enough else 'too few'} seeds here")
 
 
 def no_feature_lift(records: list[dict], backend: str) -> Draft:
@@ -174,7 +170,7 @@ def no_feature_lift(records: list[dict], backend: str) -> Draft:
              f"{len(window)}/{len(single)}")
 
     def judge(q: float) -> Judgement:
-        evidence = f"{facts}, {_p_text('Mann–Whitney', test.p_value, q)}; {power}"
+        evidence = f"{facts}, {p_text('Mann–Whitney', test.p_value, q)}; {power}"
         if q < stats.ALPHA:
             if diff.diff >= LIFT_POINTS:
                 unsure = f"; the CI reaches below {LIFT_POINTS:g}" if diff.low < LIFT_POINTS else ""

@@ -1,91 +1,112 @@
-"""Where a Keras–PyTorch gap in *time to learn* comes from: the ablation pairs, on time to 100 %.
+"""The report's "Where the Keras–PyTorch gap comes from": the native gap beside the same comparison
+with the defaults matched (`matching`), on final accuracy and, where seeds carry accuracy curves, on
+time to 100 %.
 
-Why: two frameworks can end at the same accuracy and still differ in how long they take, and the
-init that explains part of an accuracy gap may explain more or less of the time. Per pair (the
-native one and each matched one of `ablation.py`) the median epoch to 100 % of each side, read
-through `learning.py` (first evaluated epoch at 100 %, seeds that never get there censored; median
-and CI from scipy's Kaplan–Meier), the gap in median epochs and a logrank test (scipy). The native
-gap = the framework's effect at one init + the init's effect in the other framework, so the share
-of it left in a matched pair is what the init does not explain.
+Each table's tests are one Benjamini–Hochberg family and every verdict uses the adjusted p, as the
+rest of the report does, so no sentence calls significant what a table does not. For time: the
+native gap = the framework's effect at one init + the init's effect in the other framework, so the
+share of it left in a matched pair is what the init does not explain.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from harness.reporting import stats
-from harness.reporting.learning import Median, Times, fmt_median, median_time
-from harness.reporting.markdown import md
+from harness.reporting.markdown import interval, md
+from harness.reporting.matching import (
+    MIN_GAP_STEPS,
+    NATIVE_KIND,
+    Pair,
+    TimeRow,
+    compare_times,
+    pairs,
+    time_pairs,
+)
+from harness.reporting.section import Section
+from harness.reporting.survival import Median, Times, fmt_median
+from harness.reporting.view import ReportView
 
-NATIVE_KIND = "each framework's own defaults"
-MIN_GAP_STEPS = 2  # a native gap smaller than two evaluation steps could be the curve's grain alone
-CLOSED = 0.25  # at most this share of the native gap left (and no longer significant): explains most
+# The native gap must be at least this many points (and significant) to ask what explains it.
+MIN_GAP_POINTS = 1.0
+CLOSED = 0.25  # at most this share of the native time gap left (and no longer significant): explains most
 LITTLE = 0.75  # at least this share left (and still significant): explains little
 
 
-@dataclass(frozen=True)
-class TimePair:
-    """A Keras group and a PyTorch group of one ablation pair, their seeds' times to 100 %."""
-
-    scenario: str
-    labels: tuple[str, str]  # the Keras and the PyTorch group's backend labels
-    settings: str  # NATIVE_KIND, or what the two share (`ablation.shared`)
-    keras: Times
-    torch: Times
-    swapped: str | None  # "keras"/"torch": the side trained off its own defaults, if only one is
-    step: float  # the coarsest evaluation step of the curves: times are known to within it
-
-    @property
-    def pair(self) -> str:
-        return " − ".join(self.labels)
+def power_cell(keras: list[float], torch: list[float], gap: float) -> str:
+    """Seeds per framework for 80 % power at the observed gap, or why there is no such number."""
+    need = stats.power(keras, torch, gap)
+    words = {stats.TOO_FEW: "too few seeds", stats.ZERO_SPREAD: "zero spread", stats.NO_EFFECT: "no gap"}
+    return words.get(need.reason) or f"{need.seeds:.0f}"
 
 
-@dataclass(frozen=True)
-class TimeRow:
-    """A pair's medians, gap in median epochs, share of the native gap left and logrank p (raw, BH)."""
-
-    pair: TimePair
-    keras: Median
-    torch: Median
-    gap: float
-    left: float
-    p: float
-    q: float
-
-    @property
-    def significant(self) -> bool:
-        return self.q < stats.ALPHA  # False for NaN: an untestable pair is never called different
-
-
-def logrank(a: Times, b: Times) -> float:
-    """scipy's two-sided logrank p; NaN when no seed learned in either or every time is the same."""
-    if not (any(a.learned) or any(b.learned)):
-        return math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # zero variance: scipy returns NaN, we keep it
-        p = float(sps.logrank(a.censored(), b.censored()).pvalue)
-    return p if math.isfinite(p) else math.nan
-
-
-def compare(pairs: list[TimePair]) -> list[TimeRow]:
-    """Every pair's row; the logrank tests of all of them are one family (Benjamini–Hochberg)."""
-    rows: list[TimeRow] = []
-    native_gap = math.nan
-    for pair in pairs:
-        k, t = median_time(pair.keras), median_time(pair.torch)
-        gap = k.value - t.value
+def gap_table(records: list[dict[str, Any]], found: list[Pair] | None = None) -> pd.DataFrame:
+    """One accuracy row per pair; the Mann–Whitney tests of the whole table are one family (BH)."""
+    rows, native_gap = [], np.nan
+    for pair in pairs(records) if found is None else found:
+        diff = stats.diff_of_means(pair.keras.acc, pair.torch.acc)
         if pair.settings == NATIVE_KIND:
-            native_gap = gap if abs(gap) >= MIN_GAP_STEPS * pair.step else math.nan
-        left = math.nan if pair.settings == NATIVE_KIND else gap / native_gap
-        rows.append(TimeRow(pair, k, t, gap, left, logrank(pair.keras, pair.torch), math.nan))
-    adjusted = stats.adjusted_p_values([row.p for row in rows])
-    return [TimeRow(r.pair, r.keras, r.torch, r.gap, r.left, r.p, q)
-            for r, q in zip(rows, adjusted, strict=True)]
+            native_gap = diff.diff if abs(diff.diff) >= MIN_GAP_POINTS else np.nan
+        rows.append({
+            "scenario": pair.scenario, "pair": pair.name, "settings": pair.settings,
+            "n": f"{len(pair.keras.acc)}/{len(pair.torch.acc)}", "gap (points)": diff.diff,
+            "95 % CI": interval(diff.low, diff.high),
+            "Mann–Whitney p": stats.mann_whitney(pair.keras.acc, pair.torch.acc).p_value,
+            "BH-adjusted p": np.nan,
+            "share of native gap left": np.nan if pair.settings == NATIVE_KIND else diff.diff / native_gap,
+            "seeds for 80 % power": power_cell(pair.keras.acc, pair.torch.acc, diff.diff),
+        })
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["BH-adjusted p"] = stats.adjusted_p_values(table["Mann–Whitney p"])
+    return table
+
+
+def _p_accuracy(row: pd.Series) -> str:
+    return f"p = {row['Mann–Whitney p']:.2g}, adjusted {row['BH-adjusted p']:.2g}"
+
+
+def _power_words(native: pd.Series) -> str:
+    cell = native["seeds for 80 % power"]
+    if cell == "zero spread":
+        return "; every seed of each framework scored the same"
+    if cell.isdigit():
+        return f"; 80 % power for a gap this size needs {cell} seeds per framework (here {native['n']})"
+    return ""
+
+
+def accuracy_verdict(table: pd.DataFrame, scenario: str) -> str:
+    """One sentence per scenario: is there a gap, and does matching the defaults close it? Verdicts
+    use the BH-adjusted p."""
+    rows = table[table["scenario"] == scenario]
+    native, matched = rows.iloc[0], rows.iloc[1:]
+    gap, q = native["gap (points)"], native["BH-adjusted p"]
+    if np.isnan(q) or q >= stats.ALPHA or abs(gap) < MIN_GAP_POINTS:
+        return (f"**{scenario}**: no significant native gap ({gap:+.1f} points, {_p_accuracy(native)}"
+                f"{_power_words(native)}): nothing established for the defaults to explain.")
+    parts = []
+    for _, row in matched.iterrows():
+        closed = not row["BH-adjusted p"] < stats.ALPHA
+        parts.append(f"with {row['settings']} it is {row['gap (points)']:+.1f} points "
+                     f"({_p_accuracy(row)}; {row['share of native gap left']:.0%} of it left"
+                     f"{', no longer significant' if closed else ', still significant'})")
+    closing = [row["settings"] for _, row in matched.iterrows()
+               if not row["BH-adjusted p"] < stats.ALPHA and abs(row["share of native gap left"]) <= 0.5]
+    if closing and len(closing) == len(matched):
+        cause = "matching the defaults closes most of it: they, not the framework, explain it"
+    elif closing:
+        cause = (f"{' and '.join(closing)} closes most of it, the other matchings do not: the gap "
+                 "comes from those defaults, not from the framework alone")
+    elif all(row["BH-adjusted p"] < stats.ALPHA for _, row in matched.iterrows()):
+        cause = "a framework difference remains beyond these defaults"
+    else:
+        cause = "inconclusive at this number of seeds"
+    return (f"**{scenario}**: Keras − PyTorch is {gap:+.1f} points natively ({_p_accuracy(native)}); "
+            + "; ".join(parts) + f" → {cause}.")
 
 
 def _learned(times: Times) -> str:
@@ -93,11 +114,10 @@ def _learned(times: Times) -> str:
 
 
 def _test_verdict(row: TimeRow) -> str:
-    if math.isnan(row.p):
-        identical = len(set(zip(row.pair.keras.epochs + row.pair.torch.epochs,
-                                row.pair.keras.learned + row.pair.torch.learned, strict=True))) == 1
-        return "not testable (every seed the same time)" if identical else "not testable"
-    return "different" if row.significant else "no significant difference"
+    seeds = set(zip(row.pair.keras.epochs + row.pair.torch.epochs,
+                    row.pair.keras.learned + row.pair.torch.learned, strict=True))
+    untestable = "not testable (every seed the same time)" if len(seeds) == 1 else "not testable"
+    return stats.verdict(row.q if math.isfinite(row.p) else math.nan, untestable=untestable)
 
 
 def time_table(rows: list[TimeRow]) -> pd.DataFrame:
@@ -233,3 +253,40 @@ def time_text(rows: list[TimeRow]) -> str:
             f"censoring-aware); the {family} tests of this table are one family, Benjamini–Hochberg-adjusted "
             f"together, the verdict on the adjusted p at α = {stats.ALPHA}.\n\n"
             + md(time_table(rows), ".3g"))
+
+
+def body(view: ReportView) -> str:
+    """Shown only when the run holds a matched pair (e.g. `--init keras` rows beside native); its
+    time-to-learn part only when those rows carry accuracy curves."""
+    found = pairs(view.reference)
+    if not found:
+        return ""
+    table, times = gap_table(view.reference, found), compare_times(time_pairs(found))
+    by_scenario = {s: [r for r in times if r.pair.scenario == s] for s in dict.fromkeys(table["scenario"])}
+    sentences = "\n".join(f"- {accuracy_verdict(table, s)}" + (f"\n  - {time_verdict(t)}" if t else "")
+                          for s, t in by_scenario.items())
+    family = int(np.isfinite(table["BH-adjusted p"]).sum())
+    intro = ("The native gap (each framework on its own "
+             "defaults) beside the same comparison with the defaults matched: a Keras row and a PyTorch "
+             "row that share what natively differs (initialisation, Adam epsilon) or both run the 2017 gate. "
+             "`share of native gap left` = matched gap / native gap (shown when the native gap is at "
+             f"least {MIN_GAP_POINTS:g} point). Each table of tests is one family: its p-values are "
+             "Benjamini–Hochberg-adjusted together (scipy's `false_discovery_control`), the raw p shown "
+             f"beside the adjusted one, and every verdict uses the adjusted p at α = {stats.ALPHA}; the "
+             "native rows repeat tests of Backends compared, whose family is another, so their adjusted p "
+             "can differ from that table's."
+             + (" Where the seeds carry accuracy curves, each scenario's second line reads the same pairs "
+                "on time to 100 %." if times else "") + "\n\n")
+    accuracy = (f"Accuracy at the end of training: Mann–Whitney U (two-sided), the {family} tests of this "
+                f"table one family. `seeds for 80 % power`: seeds per framework to detect the observed gap "
+                f"with {100 * stats.POWER:.0f} % power at two-sided α = {stats.ALPHA} (normal approximation "
+                "to a two-sample t-test on per-seed accuracies, pooled SD; 'zero spread': every seed of "
+                "each framework scored the same, so no count exists).\n\n" + md(table, ".3g"))
+    return "\n\n".join(s for s in (intro + sentences, accuracy, time_text(times)) if s)
+
+
+def table(view: ReportView) -> pd.DataFrame:
+    return gap_table(view.reference)
+
+
+SECTION = Section("Where the Keras–PyTorch gap comes from", body, tables={"gap": table})

@@ -9,22 +9,24 @@ pattern's prediction and the probes at an epoch) and `accuracy_curve` (accuracy 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from harness.reporting import stats
-from harness.reporting.aggregate import backend_label, scenario_label, scenario_sort_key
-from harness.reporting.findings import FAILS, HOLDS, MIXED, NO_DATA, evaluate_findings
+from harness.reporting.claims import FAILS, HOLDS, INCONCLUSIVE, MIXED, NO_DATA, evaluate_findings
+from harness.reporting.labels import Label, backend_label, scenario_label, scenario_sort_key
 from harness.reporting.markdown import md
+from harness.reporting.plotting import colours, legend, log_epochs, panels, scenarios
+from harness.reporting.section import Plot, Section
+from harness.reporting.view import ReportView
 
 COLLAPSE_POINTS = 10.0  # best checkpoint/curve accuracy minus final accuracy that counts as a collapse
 BAND_RESAMPLES = 2_000  # bootstrap resamples per epoch for the figure's band (seeded: deterministic)
 # The findings' coarse verdicts (`Finding.verdict`, the category meant for comparing across epochs).
-SYMBOLS = {HOLDS: "✓", FAILS: "✗", MIXED: "~", "inconclusive": "?", NO_DATA: ""}
-
-Label = Callable[[dict[str, Any]], str]
+SYMBOLS = {HOLDS: "✓", FAILS: "✗", MIXED: "~", INCONCLUSIVE: "?", NO_DATA: ""}
 
 
 def ok_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -195,16 +197,59 @@ def _collapse_text(records: list[dict[str, Any]], label: Label) -> str:
     return text + "\n\n" + (md(table, ".1f") if not table.empty else "_none_")
 
 
-def budget_section(records: list[dict[str, Any]],
-                   collapses: tuple[list[dict[str, Any]], Label] | None = None) -> str:
-    """Rendered only when some seed carries checkpoints or an accuracy curve. `collapses`: the records
-    (and their scenario label) to search for late collapses, when wider than `records` (a sweep's grid)."""
+def _seed_matrix(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Seeds × epochs accuracy (%): checkpoints, plus the curve when every seed of the cell has one."""
+    dense = all((r.get("accuracy_curve") or {}).get("epochs") for r in runs)
+    frame = pd.DataFrame([seed_points(r, curve=dense) for r in runs])
+    return 100.0 * frame.reindex(columns=sorted(frame.columns))
+
+
+def draw(fig: Figure, view: ReportView) -> bool:
+    """Accuracy against epochs per scenario: mean across seeds, bootstrap band, seeds faint."""
+    good = [r for r in ok_records(view.reference) if seed_points(r)]
+    if not good:
+        return False
+    colour_of = colours(good)
+    labels = scenarios(good)
+    for ax, scenario in zip(panels(fig, len(labels)), labels, strict=True):
+        mine = [r for r in good if scenario_label(r) == scenario]
+        for backend, colour in colour_of.items():
+            runs = [r for r in mine if backend_label(r) == backend]
+            if not runs:
+                continue
+            matrix = _seed_matrix(runs)
+            epochs = matrix.columns.to_numpy(dtype=float)
+            for _, row in matrix.iterrows():
+                ax.plot(epochs, row.to_numpy(), color=colour, alpha=0.18, linewidth=0.7)
+            bands = [stats.bootstrap_mean_ci(matrix[e], n_resamples=BAND_RESAMPLES, seed=0)
+                     for e in matrix.columns]
+            ax.fill_between(epochs, [b.low for b in bands], [b.high for b in bands], color=colour, alpha=0.3,
+                            linewidth=0)
+            ax.plot(epochs, matrix.mean(axis=0).to_numpy(), color=colour, linewidth=2)
+        tutorial = (mine[0].get("spec") or {}).get("epochs")
+        if tutorial:
+            ax.axvline(tutorial, color="black", linestyle="--", linewidth=1)
+        log_epochs(ax)
+        ax.set(ylim=(-2, 102), title=scenario)
+    fig.supylabel("accuracy on training patterns (%)")
+    legend(fig, colour_of, [Line2D([], [], color="black", linestyle="--", label="tutorial's epochs")])
+    fig.suptitle("Accuracy against training epochs: mean across seeds, 95 % bootstrap band, seeds faint")
+    return True
+
+
+PLOT = Plot("budget", "accuracy against epochs", draw)
+
+
+def body(view: ReportView) -> str:
+    """Shown only when some seed carries checkpoints or an accuracy curve; late collapses are searched
+    in every grid point."""
+    records = view.reference
     if not has_anytime(records):
         return ""
-    parts = ["## Budget: accuracy against training epochs\n\nEach seed evaluated during its one training "
+    parts = ["Each seed evaluated during its one training "
              "run (checkpoints: accuracy, every prediction and the probes; accuracy curve: accuracy alone, "
              "denser). Figure: mean across seeds with its 95 % bootstrap band, every seed a faint line, the "
-             "tutorial's epochs dashed.\n\n![accuracy against epochs](budget.png)"]
+             "tutorial's epochs dashed.\n\n" + PLOT.link]
     notes = sorted({f"{backend_label(r)}: {r['anytime_note']}" for r in records if r.get("anytime_note")})
     if notes:
         parts.append("No anytime evaluation for:\n\n" + "\n".join(f"- {n}" for n in notes))
@@ -226,5 +271,9 @@ def budget_section(records: list[dict[str, Any]],
         if silent:
             parts[-1] += ("\n\nNo checkpoint of their scenarios for finding" + "s" * (len(silent) > 1) + " "
                           + ", ".join(map(str, silent)) + ".")
-    parts.append(_collapse_text(*(collapses or (records, scenario_label))))
+    parts.append(_collapse_text(view.grid, view.label))
     return "\n\n".join(parts)
+
+
+SECTION = Section("Budget: accuracy against training epochs", body, (PLOT,),
+                  {"late_collapses": lambda view: late_collapses(view.grid, view.label)})

@@ -1,4 +1,5 @@
-"""Read a pytest-benchmark JSON file (`--benchmark-json`) into a markdown timing table."""
+"""The report's "pytest-benchmark timings": a pytest-benchmark JSON file (`report --benchmark-json`)
+as a timing table, shown when the report is given one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 import pandas as pd
 
 from harness.reporting.markdown import md
+from harness.reporting.section import Section
+from harness.reporting.view import ReportView
 
 
 class BenchmarkJsonError(ValueError):
@@ -44,11 +47,14 @@ def benchmark_table(data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def benchmark_section(path: Path) -> str:
+def body(view: ReportView) -> str:
+    if view.benchmark_json is None:
+        return ""
+    path = view.benchmark_json
     data = load_benchmarks(path)
     info = data.get("machine_info", {})
     extra = info.get("alphabet_bench", {})
-    header = (f"## pytest-benchmark timings\n\nFrom `{Path(path).name}` ({data.get('datetime', '?')}, "
+    header = (f"From `{Path(path).name}` ({data.get('datetime', '?')}, "
               f"{info.get('cpu', {}).get('brand_raw', info.get('processor', '?'))}, "
               f"work size {extra.get('work_size', '?')}). Each round trains one seed from scratch "
               "(model construction + training loop).\n\n")
@@ -56,3 +62,6 @@ def benchmark_section(path: Path) -> str:
     if not table.empty:
         table["µs/update (mean)"] = table["µs/update (mean)"].round(0).astype("Int64")
     return header + md(table, ".4g")
+
+
+SECTION = Section("pytest-benchmark timings", body)

@@ -1,0 +1,211 @@
+"""Which Keras and PyTorch rows compare like with like: the native pair and the matched pairs.
+
+The native gap is keras − torch, each on its own defaults. A matched pair is a Keras row and a
+PyTorch row that trained with the same initialisation, Adam epsilon and gate activation, e.g.
+keras against torch[init=keras] (both Keras's initialisation) or keras[init=torch] against
+torch. The share of the native gap left in a matched pair says how much of it those defaults
+explained; what is left belongs to the frameworks themselves (or to seed noise). Pairs are read on
+final accuracy and, where seeds carry accuracy curves, on time to 100 % (`TimeRow`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from harness.reporting import stats
+from harness.reporting.labels import backend_label, scenario_label, scenario_sort_key
+from harness.reporting.survival import Median, Times, as_times, curve_step, first_epoch, logrank, median_time
+from scenarios import NATIVE_ADAM_EPS
+
+FRAMEWORKS = ("keras", "torch")
+DISPLAY = {"keras": "Keras", "torch": "PyTorch"}
+NATIVE_KIND = "each framework's own defaults"
+MIN_GAP_STEPS = 2  # a native time gap smaller than two evaluation steps could be the curve's grain alone
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a model effectively trained with, whatever the flags said."""
+
+    init: str
+    adam_eps: float
+    gate_activation: str
+
+
+NATIVE = {fw: Settings(fw, NATIVE_ADAM_EPS[fw], "sigmoid") for fw in FRAMEWORKS}
+
+
+def shared(keras: Settings, torch: Settings) -> str | None:
+    """What a Keras and a PyTorch group share beyond the native pair, or None if not comparable.
+
+    Natively the two differ in init and epsilon and share the gate; a pair counts when both
+    use the same gate activation and match at least one of what natively differs (or both run
+    the 2017 gate).
+    """
+    if keras.gate_activation != torch.gate_activation:
+        return None
+    native_k, native_t = NATIVE["keras"], NATIVE["torch"]
+    if (keras.init, torch.init) not in {(native_k.init, native_t.init), (keras.init, keras.init)}:
+        return None  # e.g. the inits swapped: that compares nothing the native pair does not
+    if (keras.adam_eps, torch.adam_eps) not in {(native_k.adam_eps, native_t.adam_eps),
+                                                 (keras.adam_eps, keras.adam_eps)}:
+        return None
+    same = []
+    if keras.init == torch.init:
+        same.append(f"same init ({DISPLAY[keras.init]}'s)")
+    if keras.adam_eps == torch.adam_eps:
+        same.append(f"same Adam eps ({keras.adam_eps:g})")
+    if keras.gate_activation != "sigmoid":
+        same.append(f"both {keras.gate_activation}")
+    return ", ".join(same) or None
+
+
+def effective_settings(record: dict[str, Any]) -> Settings:
+    framework = record["backend"]
+    options = record.get("options") or {}
+    init = options.get("init", "native")
+    eps = options.get("adam_eps")
+    return Settings(framework if init == "native" else init,
+                    NATIVE_ADAM_EPS[framework] if eps is None else float(eps),
+                    options.get("gate_activation", "sigmoid"))
+
+
+@dataclass
+class Group:
+    """One (scenario, execution, framework, effective settings) cell's seeds."""
+
+    label: str
+    native: bool
+    acc: list[float] = field(default_factory=list)  # %
+    found: list[tuple[int, bool] | None] = field(default_factory=list)  # per seed: `first_epoch` at 100 %
+    step: int = 0  # the coarsest evaluation step of those curves
+
+    @property
+    def times(self) -> Times | None:
+        """Time to 100 % of the seeds that carry a curve (None when none does)."""
+        return as_times(self.found)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A Keras group against a PyTorch group of one scenario: the native pair or a matched one."""
+
+    scenario: str
+    settings: str
+    keras: Group
+    torch: Group
+
+    @property
+    def name(self) -> str:
+        return f"{self.keras.label} − {self.torch.label}"
+
+
+def _groups(records: list[dict[str, Any]]) -> dict[tuple, Group]:
+    """(scenario, execution, framework, settings) → its Group."""
+    groups: dict[tuple, Group] = {}
+    for r in records:
+        if r["status"] != "ok" or r["backend"] not in FRAMEWORKS or r.get("accuracy") is None:
+            continue
+        settings = effective_settings(r)
+        native = settings == effective_settings({**r, "options": {}})
+        key = (scenario_label(r), r.get("execution", "idiomatic"), r["backend"], settings)
+        group = groups.setdefault(key, Group(backend_label(r), native))
+        group.acc.append(100.0 * r["accuracy"])
+        group.found.append(first_epoch(r.get("accuracy_curve"), 1.0))
+        if group.found[-1] is not None:
+            group.step = max(group.step, curve_step(r["accuracy_curve"]))
+    return groups
+
+
+def pairs(records: list[dict[str, Any]]) -> list[Pair]:
+    """Per scenario × execution with a matched pair: the native pair first, then each matched one (the
+    scenario named with its execution when it has pairs in more than one, so each reads on its own)."""
+    groups = _groups(records)
+    found: list[tuple[str, str, list[Pair]]] = []
+    cells = sorted({(k[0], k[1]) for k in groups}, key=lambda c: (scenario_sort_key(c[0]), c[1]))
+    for scenario, execution in cells:
+        mine = {(k[2], k[3]): g for k, g in groups.items() if k[:2] == (scenario, execution)}
+        natives = {fw: g for (fw, _), g in mine.items() if g.native}
+        if len(natives) < 2:
+            continue
+        matched = [
+            Pair(scenario, kind, k_group, t_group)
+            for (k_fw, k_set), k_group in mine.items() if k_fw == "keras"
+            for (t_fw, t_set), t_group in mine.items() if t_fw == "torch"
+            if not (k_group.native and t_group.native) and (kind := shared(k_set, t_set))
+        ]
+        if matched:
+            found.append((scenario, execution,
+                          [Pair(scenario, NATIVE_KIND, natives["keras"], natives["torch"]), *matched]))
+    repeated = Counter(scenario for scenario, _, _ in found)  # a scenario in two executions: name both
+    return [replace(p, scenario=f"{s} ({e})") if repeated[s] > 1 else p for s, e, cell in found for p in cell]
+
+
+@dataclass(frozen=True)
+class TimePair:
+    """A Keras group and a PyTorch group of one pair, their seeds' times to 100 %."""
+
+    scenario: str
+    labels: tuple[str, str]  # the Keras and the PyTorch group's backend labels
+    settings: str  # NATIVE_KIND, or what the two share (`shared`)
+    keras: Times
+    torch: Times
+    swapped: str | None  # "keras"/"torch": the side trained off its own defaults, if only one is
+    step: float  # the coarsest evaluation step of the curves: times are known to within it
+
+    @property
+    def pair(self) -> str:
+        return " − ".join(self.labels)
+
+
+@dataclass(frozen=True)
+class TimeRow:
+    """A pair's medians, gap in median epochs, share of the native gap left and logrank p (raw, BH)."""
+
+    pair: TimePair
+    keras: Median
+    torch: Median
+    gap: float
+    left: float
+    p: float
+    q: float
+
+    @property
+    def significant(self) -> bool:
+        return self.q < stats.ALPHA  # False for NaN: an untestable pair is never called different
+
+
+def _swapped(pair: Pair) -> str | None:
+    """The one side trained off its own defaults (its native group is the baseline), if only one is."""
+    if pair.keras.native == pair.torch.native:
+        return None
+    return "torch" if pair.keras.native else "keras"
+
+
+def time_pairs(found: list[Pair]) -> list[TimePair]:
+    """The pairs whose two sides both carry accuracy curves, in scenarios where the native pair and at
+    least one matched pair do."""
+    curved = [p for p in found if p.keras.times and p.torch.times]
+    native = {p.scenario for p in curved if p.settings == NATIVE_KIND}
+    matched = {p.scenario for p in curved if p.settings != NATIVE_KIND}
+    return [TimePair(p.scenario, (p.keras.label, p.torch.label), p.settings, p.keras.times, p.torch.times,
+                     _swapped(p), float(max(p.keras.step, p.torch.step)))
+            for p in curved if p.scenario in native & matched]
+
+
+def compare_times(found: list[TimePair]) -> list[TimeRow]:
+    """Every pair's row; the logrank tests of all of them are one family (Benjamini–Hochberg)."""
+    rows: list[TimeRow] = []
+    native_gap = math.nan
+    for pair in found:
+        k, t = median_time(pair.keras), median_time(pair.torch)
+        gap = k.value - t.value
+        if pair.settings == NATIVE_KIND:
+            native_gap = gap if abs(gap) >= MIN_GAP_STEPS * pair.step else math.nan
+        left = math.nan if pair.settings == NATIVE_KIND else gap / native_gap
+        rows.append(TimeRow(pair, k, t, gap, left, logrank(pair.keras, pair.torch), math.nan))
+    adjusted = stats.adjusted_p_values([row.p for row in rows])
+    return [replace(r, q=q) for r, q in zip(rows, adjusted, strict=True)]

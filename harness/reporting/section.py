@@ -1,0 +1,54 @@
+"""The small interface every report section implements: a title, its body, its figures, its tables.
+
+A section module in `reporting/sections/` exposes one `SECTION`; `report.py` renders them in order
+over one `ReportView` and writes each section's figures. A figure's markdown link is made from the
+figure's own key, so the file written and the image the report shows cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from harness.reporting.view import ReportView
+
+Draw = Callable[[Figure, ReportView], bool]  # fills a blank figure, or False when its data is missing
+Table = Callable[[ReportView], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One PNG of a section: written as KEY.png, linked as ![alt](KEY.png)."""
+
+    key: str
+    alt: str
+    draw: Draw
+
+    @property
+    def file(self) -> str:
+        return f"{self.key}.png"
+
+    @property
+    def link(self) -> str:
+        return f"![{self.alt}]({self.file})"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading of the report. `body` returns the markdown under the heading, or "" when the
+    section has nothing to show (then the heading is left out too)."""
+
+    title: str
+    body: Callable[[ReportView], str]
+    plots: tuple[Plot, ...] = ()
+    tables: Mapping[str, Table] = field(default_factory=dict)  # the section's tables, by name
+
+    def render(self, view: ReportView) -> str:
+        text = self.body(view)
+        return f"## {self.title}\n\n{text}" if text else ""
+
+    def plot(self, key: str) -> Plot:
+        return next(p for p in self.plots if p.key == key)

@@ -1,0 +1,65 @@
+"""The report's "Run": what ran, where and with which knobs, so a table can be traced to its run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from harness.reporting.markdown import md
+from harness.reporting.section import Section
+from harness.reporting.view import ReportView
+
+
+def wall_time(records: list[dict[str, Any]]) -> str:
+    """Per run: last record written minus the run's start (both stored in every record)."""
+    spans = []
+    for run_id in sorted({r["run_id"] for r in records}):
+        mine = [r for r in records if r["run_id"] == run_id]
+        starts = [r["run_started"] for r in mine if r.get("run_started")]
+        if starts:
+            span = pd.Timestamp(max(r["timestamp"] for r in mine)) - pd.Timestamp(min(starts))
+            spans.append(f"{run_id}: {dt.timedelta(seconds=round(span.total_seconds()))}")
+    return "; ".join(spans) or "unknown"
+
+
+def run_table(view: ReportView) -> pd.DataFrame:
+    records = view.records
+    first = records[0]
+    versions: dict[str, str] = {}
+    for r in records:
+        versions.update({k: v for k, v in (r.get("framework_versions") or {}).items() if v})
+    rows = [
+        ("command", "; ".join(sorted({f"`{r['command']}`" for r in records if r.get("command")})) or "—"),
+        ("run id(s)", ", ".join(sorted({r["run_id"] for r in records}))),
+        ("profile", ", ".join(sorted({str(r.get("profile")) for r in records}))),
+        ("seeds", ", ".join(str(s) for s in sorted({r["seed"] for r in records}))),
+        ("data seed", ", ".join(sorted({str((r.get("options") or {}).get("data_seed")) for r in records}))),
+        ("frameworks", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
+        ("python", first["machine"].get("python", "?")),
+        ("machine", f"{first['machine'].get('cpu', '?')}, {first['machine'].get('cores', '?')} cores"),
+        ("git commit", first.get("git_commit") or "unknown"),
+        ("started", min((r.get("run_started") or r["timestamp"]) for r in records)),
+        ("wall time", wall_time(records)),
+    ]
+    return pd.DataFrame(rows, columns=["", "value"])
+
+
+def knobs_table(view: ReportView) -> pd.DataFrame:
+    """Runtime knobs (threads, determinism) per backend."""
+    by_backend: dict[str, dict[str, str]] = {}
+    for r in view.records:
+        for key, value in (r.get("runtime") or {}).items():
+            by_backend.setdefault(r["backend"], {})[key] = str(value)
+    return pd.DataFrame(by_backend).fillna("—").rename_axis("knob").reset_index()
+
+
+def body(view: ReportView) -> str:
+    if not view.records:
+        return ""
+    return (md(run_table(view)) + "\n\nRuntime knobs per backend (threads, determinism):\n\n"
+            + md(knobs_table(view)))
+
+
+SECTION = Section("Run", body, tables={"run": run_table, "knobs": knobs_table})
