@@ -64,6 +64,29 @@ def test_no_import_runs_back_up(importer, forbidden):
     assert not wrong, wrong
 
 
+# The report's house: outputs (report.md, compare, the scaling figure) over sections over a base.
+REPORT_OUTPUTS = ("harness.reporting.report", "harness.reporting.compare", "harness.reporting.scaling")
+SECTIONS = "harness.reporting.sections"
+REPORT_BASE = {name for name in MODULES if _under(name, "harness.reporting") and name != "harness.reporting"
+               and not _under(name, SECTIONS) and name not in REPORT_OUTPUTS}
+
+
+def test_report_sections_read_only_the_base_and_the_view():
+    """A section imports the view and the shared base, never another section or an output."""
+    assert {"harness.reporting.view", "harness.reporting.section", "harness.reporting.stats"} <= REPORT_BASE
+    sections = [name for name in GRAPH if _under(name, SECTIONS) and name != SECTIONS]
+    assert len(sections) >= 10, sections
+    wrong = sorted(f"{name} -> {target}" for name in sections for target in GRAPH[name]
+                   if _under(target, "harness.reporting") and target not in REPORT_BASE | {"harness.reporting"})
+    assert not wrong, wrong
+
+
+def test_report_base_imports_no_section():
+    wrong = sorted(f"{name} -> {target}" for name in REPORT_BASE for target in GRAPH[name]
+                   if _under(target, SECTIONS) or target in REPORT_OUTPUTS)
+    assert not wrong, wrong
+
+
 def test_verify_loads_no_report_code():
     """`--verify` reads a JSON-lines file and retrains one seed: no pandas, scipy or matplotlib."""
     reached, todo = set(), ["harness.runs.verify"]
