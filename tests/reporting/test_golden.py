@@ -49,7 +49,7 @@ def test_example_figures_are_byte_identical(tmp_path):
     committed = sorted(p.name for p in folder.glob("*.png"))
     writer = Image.open(folder / committed[0]).info.get("Software", "")
     if f"version{matplotlib.__version__}," not in writer:
-        pytest.skip(f"the committed PNGs were written by {writer!r}, here matplotlib {matplotlib.__version__}")
+        pytest.skip(f"the committed PNGs were written by {writer!r}; here: {matplotlib.__version__}")
     out = _copy_records(folder, tmp_path / "copy")
     write_report(out)
     assert sorted(p.name for p in out.glob("*.png")) == committed
