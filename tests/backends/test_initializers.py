@@ -8,7 +8,7 @@ import pytest
 from backends import RuntimeConfig, load_backend
 from backends.initializers import initial_weights, keras_style, torch_style
 from harness.cli import main
-from harness.reporting.aggregate import backend_label, scenario_label
+from harness.reporting.labels import backend_label, scenario_label
 from harness.runs.seeds import make_plan
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 from tests.conftest import needs_backend

@@ -9,22 +9,33 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness.reporting.ablation import (
+from harness.reporting.matching import (
     NATIVE_KIND,
     Settings,
-    ablation_section,
+    compare_times,
     effective_settings,
-    gap_table,
     pairs,
     shared,
-    time_rows,
+    time_pairs,
 )
-from harness.reporting.ablation_time import time_table
-from harness.reporting.learning import fmt_median, median_time
 from harness.reporting.report import render
+from harness.reporting.sections import gap
+from harness.reporting.sections.gap import gap_table, time_table
+from harness.reporting.survival import fmt_median, median_time
+from harness.reporting.view import ReportView
 from tests.fakes import make_record
 
 OPTIONS = {"encoding": "zero_based", "data_seed": 7, "epochs": None, "init": "native"}
+
+
+def ablation_section(records: list[dict]) -> str:
+    """The section as the report renders it, heading included."""
+    return gap.SECTION.render(ReportView(records))
+
+
+def time_rows(found: list) -> list:
+    """Every time pair's row (the logrank tests one family)."""
+    return compare_times(time_pairs(found))
 
 
 def seeds(backend: str, accuracy: list[float], scenario: str = "one_char", **options) -> list[dict]:
@@ -85,7 +96,7 @@ def test_pairs_stay_within_a_scenario_and_the_full_report_includes_the_section()
                + seeds("torch", KERAS, scenario="stateful", init="keras"))
     table = gap_table(records)
     assert set(table["scenario"]) == {"one_char"}  # stateful has no native torch row
-    report = render(records)
+    report = render(ReportView(records))
     assert "## Where the Keras–PyTorch gap comes from" in report
     assert report.index("## Backends compared") < report.index("## Where the Keras–PyTorch gap")
 
@@ -211,7 +222,7 @@ def test_censored_seeds_count_in_the_share_and_the_median_and_are_named():
     table = time_table(time_rows(pairs(records)))
     native = table.iloc[0]
     assert native["Keras learned"] == "12/20 (60%)" and native["PyTorch learned"] == "20/20 (100%)"
-    keras = next(p for p in pairs(records) if p.settings == NATIVE_KIND).keras.learning_times()
+    keras = next(p for p in pairs(records) if p.settings == NATIVE_KIND).keras.times
     assert sum(keras.learned) == 12 and keras.n == 20 and max(keras.epochs) == 3000  # censored at the end
     assert native["Keras median (95 % CI)"] == fmt_median(median_time(keras), 3000)
     assert native["Keras median (95 % CI)"].endswith("–not reached)")
@@ -247,7 +258,7 @@ def test_without_curves_the_section_has_no_time_to_learn_part():
 
 
 def test_a_report_of_the_study_shows_both_parts_in_one_section():
-    report = render(study(1966, 1457, 1652, 1656))
+    report = render(ReportView(study(1966, 1457, 1652, 1656)))
     section = report[report.index("## Where the Keras–PyTorch gap"):]
     section = section[:section.index("\n## ", 5)]
     assert "  - time to 100 %:" in section and "gap (median epochs)" in section

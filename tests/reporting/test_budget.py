@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from harness.reporting import budget
-from harness.reporting.findings import FAILS, HOLDS, evaluate_findings
+from harness.reporting.claims import FAILS, HOLDS, evaluate_findings
 from harness.reporting.report import render
+from harness.reporting.sections import budget
+from harness.reporting.view import ReportView
 from tests.fakes import make_record
+
+
+def budget_section(records: list[dict]) -> str:
+    """The section as the report renders it, heading included."""
+    return budget.SECTION.render(ReportView(records))
 
 
 def checkpoint(record: dict, epoch: int, wrong: dict[str, str] | None = None, **probes) -> dict:
@@ -84,7 +90,7 @@ def test_late_collapse_is_found_and_a_small_dip_is_not():
     assert (row["backend"], row["scenario"], row["seed"], row["at epoch"]) == ("keras", "one_char", 3, 250)
     assert row["best %"] == 100.0 and row["final %"] == pytest.approx(80.0)
     assert row["drop (points)"] == pytest.approx(20.0)
-    text = budget.budget_section([collapsed, dip])
+    text = budget_section([collapsed, dip])
     assert f"at least {budget.COLLAPSE_POINTS:g} points below" in text
     assert "keras: 1 of 1 seeds; torch: 0 of 1 seeds" in text
 
@@ -97,7 +103,7 @@ def test_accuracy_at_checkpoints_has_mean_and_ci():
 
 
 def test_section_is_rendered_with_the_table_and_sentences():
-    text = render(flipping())
+    text = render(ReportView(flipping()))
     section = text.split("## Budget")[1]
     assert "![accuracy against epochs](budget.png)" in section
     assert "5,000 †" in section and "2,500 †" not in section
@@ -107,11 +113,11 @@ def test_section_is_rendered_with_the_table_and_sentences():
 
 
 def test_no_section_without_checkpoints():
-    assert budget.budget_section([make_record()]) == ""
-    assert "## Budget" not in render([make_record(), make_record(backend="keras")])
+    assert budget_section([make_record()]) == ""
+    assert "## Budget" not in render(ReportView([make_record(), make_record(backend="keras")]))
 
 
 def test_a_declined_backend_is_named():
     record = batch_state("torch", 0, {})
     declined = make_record("batch_state", "keras", 0, anytime_note="snapshots not supported")
-    assert "- keras: snapshots not supported" in budget.budget_section([record, declined])
+    assert "- keras: snapshots not supported" in budget_section([record, declined])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.reporting import aggregate
+from harness.reporting import frames
 from harness.reporting.compare import compare_frames, render_comparison
 from harness.store import append_record, results_path
 from scenarios import ALPHABET
@@ -17,7 +17,7 @@ def seeds(scenario: str, wrong_counts: list[int]) -> list[dict]:
 
 
 def frame(records: list[dict]):
-    return aggregate.ok(aggregate.to_frame(records))
+    return frames.ok(frames.to_frame(records))
 
 
 def test_a_change_significant_alone_is_not_once_adjusted_over_the_table():

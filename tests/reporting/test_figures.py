@@ -8,11 +8,20 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-from harness.reporting.figures import letter_error_matrix, write_figures
+from harness.reporting.plotting import write_plots
+from harness.reporting.report import ORDER
+from harness.reporting.sections.letters import letter_error_matrix
+from harness.reporting.view import ReportView
 from tests.fakes import make_record
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYS = {"letter_errors", "accuracy", "learning_curves", "speed"}
+PLOTS = [plot for section in ORDER for plot in section.plots]  # every figure the report writes
+
+
+def write_figures(records: list[dict], out_dir: Path) -> dict[str, Path]:
+    """Every figure of the report its data allows (no checkpoints, curves or grid here: those are skipped)."""
+    return write_plots(ReportView(records), out_dir, PLOTS)
 
 
 def _records() -> list[dict]:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from harness.reporting import stats
-from harness.reporting.findings import (
+from harness.reporting.claims import (
     FAILS,
     HOLDS,
     INCONCLUSIVE,

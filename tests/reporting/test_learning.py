@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness.reporting import learning, stats
+from harness.reporting import stats, survival
 from harness.reporting.report import render
+from harness.reporting.sections import time_to_learn
+from harness.reporting.view import ReportView
 from tests.fakes import make_record
 
 EPOCHS = list(range(5, 105, 5))  # every 5 epochs up to 100
@@ -34,42 +36,42 @@ def seed(backend: str, n: int, learned_at: int | None, scenario: str = "one_char
 
 
 def test_first_epoch_and_censoring():
-    assert learning.first_epoch(curve(35), 1.0) == (35, True)
-    assert learning.first_epoch(curve(35, 20), 0.95) == (20, True)
-    assert learning.first_epoch(curve(None), 1.0) == (100, False)  # censored at the last evaluated epoch
-    assert learning.first_epoch(None, 1.0) is None
-    assert learning.first_running_epoch([0.2, 0.9, 1.0, 1.0]) == 3
-    assert learning.first_running_epoch([0.2]) is None
+    assert survival.first_epoch(curve(35), 1.0) == (35, True)
+    assert survival.first_epoch(curve(35, 20), 0.95) == (20, True)
+    assert survival.first_epoch(curve(None), 1.0) == (100, False)  # censored at the last evaluated epoch
+    assert survival.first_epoch(None, 1.0) is None
+    assert survival.first_running_epoch([0.2, 0.9, 1.0, 1.0]) == 3
+    assert survival.first_running_epoch([0.2]) is None
 
 
 def test_a_seed_that_never_learns_is_counted_as_censored():
     records = [seed("torch", 0, 35), seed("torch", 1, 50), seed("torch", 2, None)]
-    times = learning.times_by_cell(records)[("one_char", "torch")]
+    times = survival.times_by_cell(records)[("one_char", "torch")]
     assert times.epochs == (35.0, 50.0, 100.0) and times.learned == (True, True, False)
-    row = learning.learning_table(records).iloc[0]
+    row = time_to_learn.learning_table(records).iloc[0]
     assert row["n"] == 3 and row["learned 100 %"] == "2/3 (67%)"
     assert row["learned ≥ 95 %"] == "2/3"
     assert row["median epoch to 100 % (95 % CI)"].startswith("50 (")
 
 
 def test_median_and_ci_come_from_scipy():
-    times = learning.Times((10.0, 20.0, 20.0, 30.0, 40.0, 50.0, 50.0), (True,) * 5 + (False,) * 2)
-    m = learning.median_time(times)
+    times = survival.Times((10.0, 20.0, 20.0, 30.0, 40.0, 50.0, 50.0), (True,) * 5 + (False,) * 2)
+    m = survival.median_time(times)
     sf = sps.ecdf(sps.CensoredData(uncensored=[10, 20, 20, 30, 40], right=[50, 50])).sf
     ci = sf.confidence_interval(0.95, method="log-log")
     first_below = lambda p: sf.quantiles[np.nonzero(p <= 0.5)[0][0]]  # noqa: E731
     assert m.value == first_below(sf.probabilities) == 30.0
     assert m.low == first_below(ci.low.probabilities) == 10.0
     assert math.isnan(m.high)  # the upper band never crosses one half: not reached
-    assert learning.fmt_median(m, 50) == "30 (10–not reached)"
+    assert survival.fmt_median(m, 50) == "30 (10–not reached)"
 
 
 def test_every_seed_at_the_same_epoch_and_none_at_all():
-    same = learning.median_time(learning.Times((40.0, 40.0, 40.0), (True, True, True)))
+    same = survival.median_time(survival.Times((40.0, 40.0, 40.0), (True, True, True)))
     assert (same.value, same.low, same.high) == (40.0, 40.0, 40.0)
-    none = learning.median_time(learning.Times((100.0, 100.0), (False, False)))
+    none = survival.median_time(survival.Times((100.0, 100.0), (False, False)))
     assert math.isnan(none.value)
-    assert learning.fmt_median(none, 100) == "not reached (> 100)"
+    assert survival.fmt_median(none, 100) == "not reached (> 100)"
 
 
 def test_logrank_keras_vs_torch_with_bh_across_scenarios():
@@ -77,7 +79,7 @@ def test_logrank_keras_vs_torch_with_bh_across_scenarios():
     records += [seed("torch", s, 70 + 5 * s) for s in range(4)]
     records += [seed("keras", s, 30, "stateful") for s in range(3)]
     records += [seed("torch", s, 30 if s else None, "stateful") for s in range(3)]
-    table = learning.logrank_table(records).set_index("scenario")
+    table = time_to_learn.logrank_table(records).set_index("scenario")
     fast = sps.CensoredData(uncensored=[20, 25, 30, 35])
     slow = sps.CensoredData(uncensored=[70, 75, 80, 85])
     assert table.loc["one_char", "logrank p"] == pytest.approx(sps.logrank(fast, slow).pvalue)
@@ -88,13 +90,13 @@ def test_logrank_keras_vs_torch_with_bh_across_scenarios():
 
 def test_logrank_is_not_testable_when_nobody_learns():
     records = [seed(b, s, None) for b in ("keras", "torch") for s in range(2)]
-    row = learning.logrank_table(records).iloc[0]
+    row = time_to_learn.logrank_table(records).iloc[0]
     assert math.isnan(row["logrank p"]) and row["verdict"] == "not testable"
 
 
 def test_section_states_resolution_and_labels_the_running_accuracy():
     records = [seed(b, s, 40, epoch_accuracy=[0.5, 1.0]) for b in ("keras", "torch") for s in range(3)]
-    text = render(records)
+    text = render(ReportView(records))
     section = text.split("## Time to learn")[1].split("\n## ")[0]
     assert "every 5 epochs (one_char)" in section
     assert "running train acc first 100 %" in section and "a different quantity" in section
@@ -104,5 +106,5 @@ def test_section_states_resolution_and_labels_the_running_accuracy():
 
 
 def test_no_section_without_curves():
-    assert learning.learning_section([make_record()]) == ""
-    assert "## Time to learn" not in render([make_record(backend=b) for b in ("keras", "torch")])
+    assert time_to_learn.SECTION.render(ReportView([make_record()])) == ""
+    assert "## Time to learn" not in render(ReportView([make_record(backend=b) for b in ("keras", "torch")]))

@@ -7,15 +7,17 @@ import re
 import matplotlib.image as mpimg
 import pytest
 
-from harness.reporting import aggregate
+from harness.reporting import frames
 from harness.reporting.report import render, write_report
+from harness.reporting.sections import letters
+from harness.reporting.view import ReportView
 from harness.store import append_record, results_path
 from tests.fakes import make_record
 
 
 def test_accuracy_table_across_seeds():
     records = [make_record(seed=0), make_record(seed=1, wrong={"Z": "Y"})]
-    table = aggregate.accuracy_table(aggregate.to_frame(records))
+    table = frames.accuracy_summary(frames.to_frame(records))
     row = table.iloc[0]
     assert row["n"] == 2 and row["min"] == pytest.approx(96.0) and row["max"] == 100.0
     assert row["mean"] == pytest.approx(98.0) and row["tutorial"] == 84.0
@@ -27,7 +29,7 @@ def test_letter_errors_name_the_letter_rate_and_mistake():
         make_record(backend="keras", seed=1, wrong={"Z": "Y", "X": "Z"}),
         make_record(backend="torch", seed=0),
     ]
-    table = aggregate.letter_errors(records)["one_char"].set_index("target letter")
+    table = letters.mistakes(records)["one_char"].set_index("target letter")
     assert list(table.index) == ["X", "Z"]
     assert table.loc["Z", "keras error %"] == 100.0 and table.loc["Z", "torch error %"] == 0.0
     assert table.loc["X", "keras error %"] == 50.0
@@ -40,14 +42,14 @@ def test_report_has_every_section_and_the_tutorial_figure():
         "generate_from_A": {"generated": "BCDEFGHIJKLMNOPQRSTUVWXYZ", "share_correct": 1.0},
         "cold_start_K": {"letters": "BCDEF", "first_is_L": False, "first_is_B": True},
     }))
-    text = render(records)
+    text = render(ReportView(records))
     for heading in ("## Run", "## Accuracy", "## Backends compared", "## The tutorial's findings",
                     "## Per-letter errors", "## Training time", "## Learning curves", "## Probes"):
         assert heading in text
     assert "n too small: p can never go below 0.333" in text  # 2 vs 2 seeds
     assert "Keras/PyTorch ratio of µs per update, as written" in text  # idiomatic seeds are the measure
     fast = [make_record(backend=b, seed=s, execution="fast") for b in ("keras", "torch") for s in range(2)]
-    fast_text = render(fast)
+    fast_text = render(ReportView(fast))
     assert fast_text.index("_no idiomatic timing in this folder") < fast_text.index(
         "Keras/PyTorch ratio of the `fast` engines")
     assert "The harness's `fast` engines (not the frameworks as written)" in fast_text
@@ -97,7 +99,7 @@ def test_variable_length_error_by_input_length():
         {"input": "AB", "expected": "C", "predicted": "C"},
         {"input": "B", "expected": "C", "predicted": "C"},
     ]
-    text = render([record])
+    text = render(ReportView([record]))
     section = text.split("by input length")[1]
     assert re.search(r"\|\s+1\s+\|\s+2\s+\|\s+50.0\s+\|", section), section
     assert re.search(r"\|\s+2\s+\|\s+1\s+\|\s+0.0\s+\|", section), section

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from harness.reporting import aggregate
-from harness.reporting.sections import accuracy_section, comparison_section, findings_section
+from harness.reporting.frames import to_frame
+from harness.reporting.markdown import md
+from harness.reporting.sections import accuracy, comparison, findings
+from harness.reporting.view import ReportView
 from scenarios import ALPHABET, get_scenario
 from tests.fakes import make_record
 
@@ -22,8 +24,13 @@ def seeds(scenario: str, backend: str, wrong_counts: list[int], **fields) -> lis
                         **fields) for s, n in enumerate(wrong_counts)]
 
 
+def comparison_section(records: list[dict]) -> str:
+    """The section as the report renders it, heading included."""
+    return comparison.SECTION.render(ReportView(records))
+
+
 def compared(records: list[dict]) -> dict[str, dict[str, str]]:
-    return {row["scenario"]: row for row in table_rows(comparison_section(aggregate.to_frame(records)))}
+    return {row["scenario"]: row for row in table_rows(comparison_section(records))}
 
 
 def test_benjamini_hochberg_is_shown_and_decides_the_verdict():
@@ -39,7 +46,7 @@ def test_benjamini_hochberg_is_shown_and_decides_the_verdict():
     assert float(one["Mann–Whitney p"]) < 0.05 <= float(one["p BH-adjusted"])
     assert abs(float(one["p BH-adjusted"]) - 3 * float(one["Mann–Whitney p"])) < 1e-3  # smallest of 3
     assert one["verdict"] == "no significant difference"
-    text = comparison_section(aggregate.to_frame(near + same))
+    text = comparison_section(near + same)
     assert "the 3 tests of this table are one family" in text and "Benjamini–Hochberg" in text
 
 
@@ -68,21 +75,24 @@ def test_printed_figures_are_snapped_and_ties_count_half():
     steps = seeds("timestep_window", "torch", [1] * 4, spec={
         "tutorial_accuracy": 100.0, "notebook_accuracy": get_scenario("timestep_window").notebook_accuracy})
     records = window + steps
-    section = accuracy_section(aggregate.to_frame(records), records)
-    rows = {row["scenario"]: row for row in table_rows(section)}
+    with_records = md(accuracy.accuracy_table(to_frame(records), records), ".1f")
+    rows = {row["scenario"]: row for row in table_rows(with_records)}
     assert rows["feature_window"]["tutorial"] == "86.96 → 20/23"
     assert rows["feature_window"]["tutorial pct"] == "50.0"
     assert rows["timestep_window"]["notebook"] == "95.65 → 22/23"  # 22/23 for every seed
     assert rows["timestep_window"]["notebook pct"] == "50.0"
     assert rows["timestep_window"]["tutorial pct"] == "100.0"  # 23/23: above every seed
-    assert "snapped to the nearest attainable k/n" in section
-    registry = {row["scenario"]: row for row in table_rows(accuracy_section(aggregate.to_frame(records)))}
+    section = accuracy.SECTION.render(ReportView(records))  # the report's: the registry's counts
+    assert section.startswith("## Accuracy\n\n") and "snapped to the nearest attainable k/n" in section
+    without_records = md(accuracy.accuracy_table(to_frame(records)), ".1f")
+    registry = {row["scenario"]: row for row in table_rows(without_records)}
     assert registry == rows  # without records: the registry's pattern counts, the same n
+    assert {row["scenario"]: row for row in table_rows(section)} == rows
 
 
 def test_findings_section_names_its_family_and_shows_both_p_values():
     records = seeds("one_char", "keras", [3] * 6) + seeds("one_char", "torch", [3] * 6)
-    text = findings_section(records)
+    text = findings.SECTION.render(ReportView(records))
     assert "the 2 tests behind finding 1 (one per finding and backend) are one family" in text
     assert "BH-adjusted" in text
     rows = [row for row in table_rows(text) if row["#"] == "1"]
@@ -90,7 +100,7 @@ def test_findings_section_names_its_family_and_shows_both_p_values():
 
 
 def test_backends_are_compared_at_the_same_settings():
-    from harness.reporting.sections import matched_pairs
+    from harness.reporting.sections.comparison import matched_pairs
 
     labels = ["keras[fast]", "torch[fast]", "keras[fast,init=torch]", "torch[fast,init=keras]"]
     assert matched_pairs(labels) == [("keras[fast]", "torch[fast]")]  # the swaps are the ablation's

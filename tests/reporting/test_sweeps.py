@@ -9,14 +9,21 @@ from pathlib import Path
 import pytest
 
 from harness.reporting import stats
+from harness.reporting.grid import find_sweeps, grid_label, reference_timings, reference_view
 from harness.reporting.report import render
-from harness.reporting.sweep_section import gap_table, grid_table, sweeps_section
-from harness.reporting.sweeps import find_sweeps, grid_label, reference_timings, reference_view
+from harness.reporting.sections import sweeps
+from harness.reporting.sections.sweeps import gap_table, grid_table
+from harness.reporting.view import ReportView
 from harness.store import latest_per_key, load_records
 from tests.fakes import make_record
 
 SWEEP = "python -m harness sweep --grid units=8,32 learning_rate=0.001,0.01"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def sweeps_section(records: list[dict]) -> str:
+    """The section as the report renders it, heading included."""
+    return sweeps.SECTION.render(ReportView(records))
 
 
 def point(backend: str, seed: int, units: int, lr: float, wrong: str = "", **fields) -> dict:
@@ -53,7 +60,7 @@ def test_reference_view_shows_one_grid_point_with_plain_labels():
     records = grid()
     view = reference_view(records, find_sweeps(records))
     assert len(view) == 12 and {r["options"].get("units") for r in view} == {None}
-    text = render(records)
+    text = render(ReportView(records))
     accuracy = text.split("## Accuracy")[1].split("\n## ")[0]
     assert accuracy.count("| one_char ") == 2  # one row per backend, not 4 grid points × 2
     assert "units=8" not in accuracy
@@ -132,7 +139,7 @@ def test_epochs_sweep_keeps_budgets_apart_and_the_same_experiment_is_counted_onc
 def test_failures_name_their_grid_point_and_timings_follow_the_reference():
     records = grid()
     records.append(point("torch", 9, 8, 0.01, status="failed", error="boom"))
-    text = render(records)
+    text = render(ReportView(records))
     assert "one_char[units=8, learning_rate=0.01]" in text.split("## Failures")[1]
     assert grid_label(find_sweeps(records))(records[0]) == "one_char[units=8, learning_rate=0.001]"
     samples = [point("torch", 0, units, 0.001, kind="idiomatic_timing") for units in (8, 32)]
@@ -142,5 +149,5 @@ def test_failures_name_their_grid_point_and_timings_follow_the_reference():
 
 def test_no_section_without_a_grid():
     assert sweeps_section([make_record(backend=b) for b in ("keras", "torch")]) == ""
-    text = render([make_record(backend=b) for b in ("keras", "torch")])
+    text = render(ReportView([make_record(backend=b) for b in ("keras", "torch")]))
     assert "## Sweep" not in text
