@@ -176,8 +176,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.reporting.sections.benchmarks import BenchmarkJsonError, load_benchmarks
     from harness.reporting.report import write_report
+    from harness.reporting.sections.benchmarks import BenchmarkJsonError, load_benchmarks
 
     if args.benchmark_json is None:
         results_folder(args.dir)

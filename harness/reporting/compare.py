@@ -53,7 +53,7 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = stats.ALPHA)
             "n A/B": f"{len(in_a)}/{len(in_b)}",
             "acc A %": in_a["accuracy"].mean(), "acc B %": in_b["accuracy"].mean(),
             "B − A (points)": in_b["accuracy"].mean() - in_a["accuracy"].mean(),
-            "Mann–Whitney p": test.p_value, "p BH-adjusted": np.nan, "accuracy": "",
+            "Mann–Whitney p": test.p_value, stats.P_ADJUSTED: np.nan, "accuracy": "",
             "µs/update A": us_a, "µs/update B": us_b,
             "time B / A": us_b / us_a if us_a and not np.isnan(us_a) else np.nan,
         })
@@ -61,7 +61,7 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = stats.ALPHA)
     for row, (test, n_a, n_b), q in zip(rows, tests, adjusted, strict=True):
         undecidable = f"undecidable (n={n_a}/{n_b})"
         untestable = undecidable if n_a and n_b else "only in " + ("B" if not n_a else "A")
-        row["p BH-adjusted"] = q
+        row[stats.P_ADJUSTED] = q
         row["accuracy"] = stats.verdict(q, reachable=test.can_reach(alpha), untestable=untestable,
                                         undecidable=undecidable, words=("changed", "no significant change"),
                                         alpha=alpha)
@@ -72,7 +72,7 @@ def render_comparison(dir_a: Path, dir_b: Path) -> str:
     a, written_a, warnings_a = _frame(dir_a)
     b, written_b, warnings_b = _frame(dir_b)
     table = compare_frames(a, b)
-    family = int(table["p BH-adjusted"].notna().sum()) if not table.empty else 0
+    family = int(table[stats.P_ADJUSTED].notna().sum()) if not table.empty else 0
     lines = [
         f"# alphabet-bench comparison\n\nA = `{dir_a}`, B = `{dir_b}`. Accuracy: two-sided "
         f"Mann–Whitney U over seeds. Many comparisons: the {family} accuracy tests of this table are "

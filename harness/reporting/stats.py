@@ -245,6 +245,7 @@ def sign_test(above: int, below: int) -> tuple[float, float]:
 
 
 DIFFERENT, NO_DIFFERENCE = "different", "no significant difference"
+P_ADJUSTED = "BH-adjusted p"  # the column of Benjamini–Hochberg-adjusted p-values, in every table
 
 
 def verdict(adjusted: float, *, reachable: bool = True, untestable: str = "no data",

@@ -24,13 +24,13 @@ def test_a_change_significant_alone_is_not_once_adjusted_over_the_table():
     a = seeds("one_char", [0] * 6)
     b = seeds("one_char", [1] * 4 + [0] * 2)  # Mann–Whitney p = 0.0246
     alone = compare_frames(frame(a), frame(b)).set_index("scenario").loc["one_char"]
-    assert alone["Mann–Whitney p"] < 0.05 and alone["p BH-adjusted"] == pytest.approx(alone["Mann–Whitney p"])
+    assert alone["Mann–Whitney p"] < 0.05 and alone["BH-adjusted p"] == pytest.approx(alone["Mann–Whitney p"])
     assert alone["accuracy"] == "changed"
     same = [r for scenario in ("batch_state", "stateful") for r in seeds(scenario, [0] * 6)]
     table = compare_frames(frame(a + same), frame(b + same)).set_index("scenario")
     one = table.loc["one_char"]
-    assert one["Mann–Whitney p"] < 0.05 <= one["p BH-adjusted"]
-    assert one["p BH-adjusted"] == pytest.approx(3 * one["Mann–Whitney p"])
+    assert one["Mann–Whitney p"] < 0.05 <= one["BH-adjusted p"]
+    assert one["BH-adjusted p"] == pytest.approx(3 * one["Mann–Whitney p"])
     assert one["accuracy"] == "no significant change"
 
 
@@ -41,4 +41,4 @@ def test_the_comparison_text_names_the_family(tmp_path):
             append_record(results_path(tmp_path / name), record)
     text = render_comparison(tmp_path / "a", tmp_path / "b")
     assert "the 2 accuracy tests of this table are one family" in text
-    assert "Benjamini–Hochberg" in text and "p BH-adjusted" in text
+    assert "Benjamini–Hochberg" in text and "BH-adjusted p" in text

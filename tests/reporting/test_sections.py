@@ -37,14 +37,14 @@ def test_benjamini_hochberg_is_shown_and_decides_the_verdict():
     # one_char: 6 seeds at 100 % vs 4 at 96 % and 2 at 100 %: Mann–Whitney p = 0.0246
     near = seeds("one_char", "keras", [0] * 6) + seeds("one_char", "torch", [1] * 4 + [0] * 2)
     alone = compared(near)["one_char"]
-    assert float(alone["Mann–Whitney p"]) < 0.05 and alone["p BH-adjusted"] == alone["Mann–Whitney p"]
+    assert float(alone["Mann–Whitney p"]) < 0.05 and alone["BH-adjusted p"] == alone["Mann–Whitney p"]
     assert alone["verdict"] == "different"
     same = [r for scenario in ("batch_state", "stateful") for backend in ("keras", "torch")
             for r in seeds(scenario, backend, [0] * 6)]  # p = 1 each
     rows = compared(near + same)
     one = rows["one_char"]
-    assert float(one["Mann–Whitney p"]) < 0.05 <= float(one["p BH-adjusted"])
-    assert abs(float(one["p BH-adjusted"]) - 3 * float(one["Mann–Whitney p"])) < 1e-3  # smallest of 3
+    assert float(one["Mann–Whitney p"]) < 0.05 <= float(one["BH-adjusted p"])
+    assert abs(float(one["BH-adjusted p"]) - 3 * float(one["Mann–Whitney p"])) < 1e-3  # smallest of 3
     assert one["verdict"] == "no significant difference"
     text = comparison_section(near + same)
     assert "the 3 tests of this table are one family" in text and "Benjamini–Hochberg" in text

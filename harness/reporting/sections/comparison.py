@@ -67,13 +67,13 @@ def comparison_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -> pd.Data
                 "n A/B": f"{len(by_backend[a])}/{len(by_backend[b])}",
                 "mean A − B (points)": diff.diff, "95 % CI": interval(diff.low, diff.high),
                 "P(A seed beats B seed)": test.prob_superiority,
-                "Mann–Whitney p": test.p_value, "p BH-adjusted": np.nan, "verdict": "",
+                "Mann–Whitney p": test.p_value, stats.P_ADJUSTED: np.nan, "verdict": "",
                 "seeds for observed Δ": observed, f"seeds for {POWER_POINTS:g} points": fixed,
                 "note": "; ".join([*notes, power_note] if power_note else notes),
             })
     adjusted = stats.adjusted_p_values([t.p_value for t in tests])
     for row, test, q in zip(rows, tests, adjusted, strict=True):
-        row["p BH-adjusted"] = q
+        row[stats.P_ADJUSTED] = q
         row["verdict"] = stats.verdict(q, reachable=test.can_reach(alpha), alpha=alpha)
     return pd.DataFrame(rows)
 
@@ -84,7 +84,7 @@ def table(view: ReportView) -> pd.DataFrame:
 
 def body(view: ReportView) -> str:
     found = table(view)
-    family = int(found["p BH-adjusted"].notna().sum()) if not found.empty else 0
+    family = int(found[stats.P_ADJUSTED].notna().sum()) if not found.empty else 0
     alpha = stats.ALPHA
     text = ("Per scenario, backends run with the same settings (e.g. keras[fast] vs "
             "torch[fast]; rows with changed defaults are compared in the ablation section when there is "

@@ -56,18 +56,18 @@ def gap_table(records: list[dict[str, Any]], found: list[Pair] | None = None) ->
             "n": f"{len(pair.keras.acc)}/{len(pair.torch.acc)}", "gap (points)": diff.diff,
             "95 % CI": interval(diff.low, diff.high),
             "Mann–Whitney p": stats.mann_whitney(pair.keras.acc, pair.torch.acc).p_value,
-            "BH-adjusted p": np.nan,
+            stats.P_ADJUSTED: np.nan,
             "share of native gap left": np.nan if pair.settings == NATIVE_KIND else diff.diff / native_gap,
             "seeds for 80 % power": power_cell(pair.keras.acc, pair.torch.acc, diff.diff),
         })
     table = pd.DataFrame(rows)
     if not table.empty:
-        table["BH-adjusted p"] = stats.adjusted_p_values(table["Mann–Whitney p"])
+        table[stats.P_ADJUSTED] = stats.adjusted_p_values(table["Mann–Whitney p"])
     return table
 
 
 def _p_accuracy(row: pd.Series) -> str:
-    return f"p = {row['Mann–Whitney p']:.2g}, adjusted {row['BH-adjusted p']:.2g}"
+    return f"p = {row['Mann–Whitney p']:.2g}, adjusted {row[stats.P_ADJUSTED]:.2g}"
 
 
 def _power_words(native: pd.Series) -> str:
@@ -84,24 +84,24 @@ def accuracy_verdict(table: pd.DataFrame, scenario: str) -> str:
     use the BH-adjusted p."""
     rows = table[table["scenario"] == scenario]
     native, matched = rows.iloc[0], rows.iloc[1:]
-    gap, q = native["gap (points)"], native["BH-adjusted p"]
+    gap, q = native["gap (points)"], native[stats.P_ADJUSTED]
     if np.isnan(q) or q >= stats.ALPHA or abs(gap) < MIN_GAP_POINTS:
         return (f"**{scenario}**: no significant native gap ({gap:+.1f} points, {_p_accuracy(native)}"
                 f"{_power_words(native)}): nothing established for the defaults to explain.")
     parts = []
     for _, row in matched.iterrows():
-        closed = not row["BH-adjusted p"] < stats.ALPHA
+        closed = not row[stats.P_ADJUSTED] < stats.ALPHA
         parts.append(f"with {row['settings']} it is {row['gap (points)']:+.1f} points "
                      f"({_p_accuracy(row)}; {row['share of native gap left']:.0%} of it left"
                      f"{', no longer significant' if closed else ', still significant'})")
     closing = [row["settings"] for _, row in matched.iterrows()
-               if not row["BH-adjusted p"] < stats.ALPHA and abs(row["share of native gap left"]) <= 0.5]
+               if not row[stats.P_ADJUSTED] < stats.ALPHA and abs(row["share of native gap left"]) <= 0.5]
     if closing and len(closing) == len(matched):
         cause = "matching the defaults closes most of it: they, not the framework, explain it"
     elif closing:
         cause = (f"{' and '.join(closing)} closes most of it, the other matchings do not: the gap "
                  "comes from those defaults, not from the framework alone")
-    elif all(row["BH-adjusted p"] < stats.ALPHA for _, row in matched.iterrows()):
+    elif all(row[stats.P_ADJUSTED] < stats.ALPHA for _, row in matched.iterrows()):
         cause = "a framework difference remains beyond these defaults"
     else:
         cause = "inconclusive at this number of seeds"
@@ -129,7 +129,7 @@ def time_table(rows: list[TimeRow]) -> pd.DataFrame:
         "Keras median (95 % CI)": fmt_median(r.keras, max(r.pair.keras.epochs)),
         "PyTorch median (95 % CI)": fmt_median(r.torch, max(r.pair.torch.epochs)),
         "gap (median epochs)": r.gap, "share of native gap left": r.left,
-        "logrank p": r.p, "BH-adjusted p": r.q, "verdict": _test_verdict(r),
+        "logrank p": r.p, stats.P_ADJUSTED: r.q, "verdict": _test_verdict(r),
     } for r in rows])
 
 
@@ -265,7 +265,7 @@ def body(view: ReportView) -> str:
     by_scenario = {s: [r for r in times if r.pair.scenario == s] for s in dict.fromkeys(table["scenario"])}
     sentences = "\n".join(f"- {accuracy_verdict(table, s)}" + (f"\n  - {time_verdict(t)}" if t else "")
                           for s, t in by_scenario.items())
-    family = int(np.isfinite(table["BH-adjusted p"]).sum())
+    family = int(np.isfinite(table[stats.P_ADJUSTED]).sum())
     intro = ("The native gap (each framework on its own "
              "defaults) beside the same comparison with the defaults matched: a Keras row and a PyTorch "
              "row that share what natively differs (initialisation, Adam epsilon) or both run the 2017 gate. "

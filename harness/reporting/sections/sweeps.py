@@ -90,9 +90,9 @@ def gap_table(records: list[dict[str, Any]], sweep: Sweep, alpha: float = stats.
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    table["BH-adjusted p"] = stats.adjusted_p_values(table["Mann–Whitney p"])
+    table[stats.P_ADJUSTED] = stats.adjusted_p_values(table["Mann–Whitney p"])
     table["verdict"] = [stats.verdict(q, reachable=reach, alpha=alpha)
-                        for q, reach in zip(table["BH-adjusted p"], table.pop("_reachable"), strict=True)]
+                        for q, reach in zip(table[stats.P_ADJUSTED], table.pop("_reachable"), strict=True)]
     return table
 
 
@@ -101,7 +101,7 @@ def gap_sentence(table: pd.DataFrame, sweep: Sweep) -> str:
         return ""
     different = table[table["verdict"] == "different"]
     if different.empty:
-        smallest = np.nanmin(table["BH-adjusted p"]) if table["BH-adjusted p"].notna().any() else math.nan
+        smallest = np.nanmin(table[stats.P_ADJUSTED]) if table[stats.P_ADJUSTED].notna().any() else math.nan
         return (f"{sweep.scenario}: no grid point shows a significant Keras − PyTorch gap after adjustment "
                 f"(smallest adjusted p = {smallest:.2g}, {len(table)} grid points).")
     where = "; ".join(", ".join(f"{k}={fmt_value(row[k])}" for k in sweep.knobs)

@@ -88,9 +88,9 @@ def logrank_table(records: list[dict[str, Any]], label: Label = scenario_label,
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    table["BH-adjusted p"] = stats.adjusted_p_values(table["logrank p"])
+    table[stats.P_ADJUSTED] = stats.adjusted_p_values(table["logrank p"])
     table["verdict"] = [stats.verdict(q, untestable="not testable", alpha=alpha)
-                        for q in table["BH-adjusted p"]]
+                        for q in table[stats.P_ADJUSTED]]
     return table
 
 
