@@ -14,7 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from backends.base import DEVICES, Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
+from backends.base import DEVICES, EXECUTIONS, Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
 from backends.timing import ProgressFn, Stopwatch, Timing
 
 
@@ -130,11 +130,9 @@ def gpu_count(name: str) -> int:
         return 0
 
 
-EXECUTIONS = ("idiomatic", "fast")
-
-
 def supported_executions(name: str) -> tuple[str, ...]:
-    """Execution modes a backend implements (its module's EXECUTIONS; cheap: no framework import)."""
+    """Execution modes a backend implements: its module's EXECUTIONS, else all (backends.base);
+    cheap: no framework import."""
     module = importlib.import_module(get_entry(name).module)
     return tuple(getattr(module, "EXECUTIONS", EXECUTIONS))
 

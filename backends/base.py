@@ -3,6 +3,32 @@
 The harness decides everything about the protocol (data, seeds, per-epoch sample
 order, epochs); a backend only builds the model and runs the updates it is told
 to run, then hands back a `Predictor` so evaluation and probes stay framework-free.
+
+A backend module (a registry entry's `module`, see `backends.backends()`) exposes:
+
+- `BACKEND_CLASS`: its `Backend` subclass, instantiated with no arguments in the worker
+  after `backends.apply_env`; `setup` then applies the `RuntimeConfig` and returns the
+  knobs it set, for the record.
+- `EXECUTIONS`: the executions it implements, `EXECUTIONS` below or a subset of it
+  (a module without one offers them all); `setup` refuses any other (`check_config`).
+  "idiomatic" is the framework as its users write the loop, one seed at a time: the
+  measurement. "fast" runs the very same updates (batches, sample orders, state resets,
+  loss, optimizer and its hyper-parameters), only executed faster, e.g. all seeds of a
+  call at once, compiled; its results equal idiomatic's up to float summation order.
+- `gpu_count()`: the GPUs its framework sees, 0 when it cannot tell. It is called in a
+  fresh process (`backends.gpu_count`), so `--device cuda` is refused up front; a module
+  without one counts as 0.
+
+Importing the module must not import its framework: the registry reads `EXECUTIONS` from
+it in processes that never train, where the framework may be missing.
+
+`Backend.train` yields one `SeedTraining` per plan (as each seed finishes, or all at the
+end) recording, per seed: the trained model as a `Predictor`; per epoch, the mean training
+loss and the accuracy of the pre-update predictions over all samples; the optimizer steps
+(`updates`); and the `Timing` of the loop that trained it, from one `Stopwatch` lapped
+after the first epoch alone, then after every epoch or chunk of epochs, so that it counts
+the training loop (compilation included) and nothing else. A backend with `anytime` set
+also hands over the snapshots a `SnapshotRequest` asks for.
 """
 
 from __future__ import annotations
@@ -18,6 +44,11 @@ from backends.timing import ProgressFn, Timing
 from scenarios import AlphabetData, ResolvedScenario
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
+# The executions a backend may offer (see the module docstring); a backend module may narrow them.
+EXECUTIONS: tuple[str, ...] = ("idiomatic", "fast")
+# Adam's (beta_1, beta_2) in every backend: Keras's and torch.optim.Adam's defaults, so the idiomatic
+# loops leave them unset (tests check the defaults still are these); code that writes Adam out uses these.
+ADAM_BETAS: tuple[float, float] = (0.9, 0.999)
 
 
 @dataclass(frozen=True)

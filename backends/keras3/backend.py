@@ -1,7 +1,8 @@
 """Keras 3 (TensorFlow) backend: the tutorial's idiomatic `model.fit` training.
 
-Execution "fast" trains all seeds of a job in one compiled program (`backends.keras3.fast`)
-with the same updates; its seeds are then loaded into idiomatic models for evaluation.
+Execution "fast" trains all seeds of a job at once with the same updates: `backends.keras3.fast`
+drives the compiled program of `backends.keras3.program`; its seeds are then loaded into
+idiomatic models for evaluation.
 The model itself (build, predictor, weight names) lives in `backends.keras3.model`, shared
 with Keras on JAX and PyTorch (`backends.keras3.portable`).
 TensorFlow and Keras are imported lazily, inside methods, so the registry can list
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backends.base import (
+    EXECUTIONS,
     Backend,
     ProgressFn,
     RuntimeConfig,
@@ -39,8 +41,7 @@ if TYPE_CHECKING:
 
     from scenarios import AlphabetData, ResolvedScenario
 
-# Execution modes this backend implements; anything else must not be silently mislabelled.
-EXECUTIONS = ("idiomatic", "fast")
+# EXECUTIONS (imported from backends.base): this backend implements both.
 
 
 def _import() -> tuple[Any, Any]:

@@ -1,4 +1,4 @@
-"""Keras backend, "fast" execution: all seeds of a job in one compiled training program.
+"""The Keras (TensorFlow) backend's "fast" execution: all seeds of a job in one compiled program.
 
 Why: at batch 1, almost all of a `model.fit` update is Python and graph dispatch around a
 few microseconds of arithmetic. Here one `tf.function` (XLA-compiled) loops over whole

@@ -35,6 +35,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from backends.base import (
+    EXECUTIONS,
     Backend,
     ProgressFn,
     RuntimeConfig,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
     from scenarios import AlphabetData, ResolvedScenario
 
-EXECUTIONS = ("idiomatic", "fast")
+# EXECUTIONS (imported from backends.base): these backends implement both.
 KERAS_BACKENDS = ("jax", "torch")
 # Per Keras backend, how "fast" compiles: (jit_compile, steps_per_execution = one epoch's updates).
 FAST_COMPILE: dict[str, tuple[bool, bool]] = {"jax": (True, True), "torch": (False, False)}

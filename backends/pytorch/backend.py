@@ -1,4 +1,6 @@
-"""PyTorch backend: the tutorial's models written as plain, eager PyTorch.
+"""The torch backend: the tutorial's model (`cells`) and its predictor, trained by either
+execution: "idiomatic", one seed at a time in a plain eager PyTorch loop (`idiomatic`), or
+"fast", all seeds of a call at once as one stacked, compiled program (`fast`).
 
 torch is imported only inside functions so that importing this module (and
 listing backends) stays cheap and works where torch is missing.
@@ -11,7 +13,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backends.base import Backend, RuntimeConfig, SeedPlan, SeedTraining, SnapshotRequest, check_config
+from backends.base import (
+    EXECUTIONS,
+    Backend,
+    RuntimeConfig,
+    SeedPlan,
+    SeedTraining,
+    SnapshotRequest,
+    check_config,
+)
 from backends.timing import ProgressFn
 from scenarios import AlphabetData, ResolvedScenario
 
@@ -19,9 +29,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-# Execution modes this backend implements; anything else must not be silently mislabelled.
-# "fast" trains all seeds of a call as one stacked, compiled program (backends/pytorch/fast.py).
-EXECUTIONS = ("idiomatic", "fast")
+# EXECUTIONS (imported from backends.base): this backend implements both.
 
 
 def gpu_count() -> int:
@@ -185,8 +193,8 @@ class TorchBackend(Backend):
         snapshots: SnapshotRequest | None,
     ) -> Iterator[SeedTraining]:
         """All plans at once; every seed starts from exactly its idiomatic initialisation."""
-        from backends.pytorch.engine import train_stacked
-        from backends.pytorch.fast import Layout
+        from backends.pytorch.fast import train_stacked
+        from backends.pytorch.stacked import Layout
 
         if not plans:
             return

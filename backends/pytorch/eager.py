@@ -1,16 +1,20 @@
-"""The torch fast path's eager fallback loop: the stacked updates without a compiler.
+"""The torch fast execution's fallback where inductor cannot compile: the same stacked
+updates, run eagerly (autograd, then torch.optim's own functional Adam).
 
-Why a module of its own: engine.py runs it (or the compiled loop) under the stopwatch; it
-needs only what fast.py shares (the eager step, the chunk size).
+Why a module of its own: `fast.train_stacked` runs this loop or the compiled one under the
+same stopwatch, with the same layout and chunk size (`stacked`); only how an update executes
+differs, never which updates run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backends.pytorch.fast import Layout, Params, chunk_epochs, eager_step
+from backends.base import ADAM_BETAS
+from backends.pytorch.stacked import EPS, Layout, Params, chunk_epochs
 
 if TYPE_CHECKING:
     import torch
@@ -19,9 +23,11 @@ if TYPE_CHECKING:
 
     State = tuple[Params, Params, Params]  # parameters, Adam first and second moments
 
+StepFn = Callable[..., tuple]
+
 
 class EagerLoop:
-    """The same updates without a compiler: one autograd step per batch (fast.eager_step)."""
+    """The same updates without a compiler: one autograd step per batch (eager_step)."""
 
     def __init__(
         self, scenario: ResolvedScenario, layout: Layout, x: torch.Tensor, y: torch.Tensor, state: State,
@@ -84,3 +90,61 @@ def _epoch_batches(
         tail = order[:, full * batch :]
         out.append((x[tail], y[tail]))
     return out
+
+
+def _loss(
+    params: Params, xb: torch.Tensor, yb: torch.Tensor, h: torch.Tensor, c: torch.Tensor, gate: str
+) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """Summed per-seed mean cross-entropy of a stacked batch xb (S, B, T, F), yb (S, B), for
+    autograd; `gate` is the i, f, o activation (cells.gate_function)."""
+    import torch
+    import torch.nn.functional as F
+
+    from backends.pytorch.cells import gate_function
+
+    act = gate_function(gate)
+    w_ih, w_hh, b_ih, b_hh, w_out, b_out = params
+    s, b, t_steps, _ = xb.shape
+    bias = (b_ih + b_hh).unsqueeze(1)  # (S, 1, 4H)
+    for t in range(t_steps):  # PyTorch's gate order: input, forget, cell, output
+        gates = bias + torch.bmm(xb[:, :, t], w_ih.transpose(1, 2)) + torch.bmm(h, w_hh.transpose(1, 2))
+        i, f, g, o = gates.chunk(4, dim=-1)
+        c = act(f) * c + act(i) * torch.tanh(g)
+        h = act(o) * torch.tanh(c)
+    logits = b_out.unsqueeze(1) + torch.bmm(h, w_out.transpose(1, 2))  # (S, B, C)
+    per_sample = F.cross_entropy(logits.reshape(s * b, -1), yb.reshape(-1), reduction="none")
+    losses = per_sample.view(s, b).mean(dim=1)
+    correct = (logits.argmax(dim=-1) == yb).sum(dim=1)
+    return losses.sum(), (losses.detach(), correct, h.detach(), c.detach())
+
+
+def eager_step(
+    units: int, stateful: bool, lr: float, steps_done: int = 0, eps: float = EPS, gate: str = "sigmoid"
+) -> StepFn:
+    """The update without a compiler: autograd, then torch.optim's own Adam (foreach).
+
+    (params, m, v, xb, yb, h, c) -> (losses, correct, h, c); updates params, m and v in
+    place and keeps Adam's step counts itself (from steps_done), so use one per run.
+    """
+    import torch
+    from torch.optim.adam import adam
+
+    counts: list[torch.Tensor] = []
+
+    def step(params, m, v, xb, yb, h, c):  # type: ignore[no-untyped-def]
+        if not stateful:
+            h = c = xb.new_zeros(xb.shape[0], xb.shape[1], units)
+        leaves = [p.detach().requires_grad_() for p in params]  # share storage with params
+        total, (losses, correct, h, c) = _loss(tuple(leaves), xb, yb, h, c, gate)
+        grads = torch.autograd.grad(total, leaves)
+        if not counts:
+            counts.extend(torch.tensor(float(steps_done)) for _ in params)
+        with torch.no_grad():
+            adam(
+                list(params), list(grads), list(m), list(v), [], counts, foreach=True,
+                amsgrad=False, beta1=ADAM_BETAS[0], beta2=ADAM_BETAS[1], lr=lr, weight_decay=0.0,
+                eps=eps, maximize=False,
+            )
+        return losses, correct, h, c
+
+    return step

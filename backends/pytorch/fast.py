@@ -1,197 +1,251 @@
-"""Fast execution for the torch backend: every seed of a call trained as one stacked program.
+"""The torch backend's "fast" execution: every seed of a call trained as one stacked program.
 
 Why: an idiomatic update of these tiny models is almost all Python and dispatcher overhead.
 Here the S independent models of a call live side by side in stacked (S, ...) parameter
-tensors, and one update trains all of them at once: the hand-written forward, backward and
-Adam of backends/pytorch/update.py, compiled by inductor (backends/pytorch/compiled.py)
-into one program per shape that updates parameters, Adam moments and state in place, and
-is called once per step with nothing but its inputs. Where no C++ compiler is found, or
-compilation fails, the same updates run eagerly instead: autograd, then torch.optim's own
-functional Adam. Batches, sample orders, state resets, loss, gate activation and Adam
-hyper-parameters (eps included) are those of the idiomatic loop; every seed's loss is its
-own mean, so its gradient and its Adam moments are exactly its own. Results equal
-idiomatic up to float summation order. On cuda, data, parameters and optimizer state all
-live on the GPU.
+tensors (`stacked.Layout`), and one update trains all of them at once: the hand-written
+forward, backward and Adam of `update`, compiled by inductor (`compiled`) into one program
+per shape that updates parameters, Adam moments and state in place, and is called once per
+step with nothing but its inputs (`CompiledLoop`). Where no C++ compiler is found, or
+compilation fails, the same updates run eagerly instead (`eager.EagerLoop`). `train_stacked`
+runs one of the two loops under the stopwatch, a chunk of epochs at a time.
+
+Batches, sample orders, state resets, loss, gate activation and Adam hyper-parameters (eps
+included) are those of the idiomatic loop; every seed's loss is its own mean, so its gradient
+and its Adam moments are exactly its own. Results equal idiomatic up to float summation
+order. On cuda, data, parameters and optimizer state all live on the GPU.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from backends.base import SnapshotRequest, chunk_to_snapshot
+from backends.pytorch.eager import EagerLoop
+from backends.pytorch.snapshots import hand_over
+from backends.pytorch.stacked import Layout, Params, adam_schedule, chunk_epochs
+from backends.timing import ProgressFn, Stopwatch, Timing
+
 if TYPE_CHECKING:
     import torch
-    from torch import nn
+
+    from backends.pytorch.compiled import CompileReport
+    from scenarios import ResolvedScenario
+
+    State = tuple[Params, Params, Params]  # parameters, Adam first and second moments
 
 
-EPS = 1e-8  # torch.optim.Adam's default; the scenario's eps is passed explicitly
-# Parameter names and order of the idiomatic model's state_dict.
-PARAM_NAMES = (
-    "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0",
-    "head.weight", "head.bias",
-)
-StepFn = Callable[..., tuple]
-Params = tuple["torch.Tensor", ...]  # stacked (S, *shape) tensors, in PARAM_NAMES order
+class CompiledLoop:
+    """Calls the compiled update once per step, every tensor it touches allocated once.
 
+    A chunk's inputs (sample orders, Adam scalars) are copied into fixed buffers, and each
+    step's arguments are one prebuilt tuple of views into them: the program always sees the
+    layouts it was compiled for and indexes nothing by step. A short last batch is padded
+    and its padding weighted 0.
 
-# Epochs per chunk are chosen so a chunk holds at least this many steps: per-chunk work (filling
-# buffers, reducing the epoch logs, the progress report) then costs little per step, yet
-# progress is still reported every fraction of a second.
-CHUNK_STEPS = 256
+    The buffers hold a window of up to `chunk` epochs. A chunk cut short (the last one, or
+    one that ends at a snapshot) runs some of the same calls: one program, never recompiled,
+    and the next chunk, if it fits in the window, runs on without refilling it; the loss and
+    hit rows are read out only when the window is refilled, and at the end. So a chunk end
+    costs a few Python calls, not a dozen tensor operations (each slow after a step has
+    pushed the interpreter out of the caches).
+    """
 
-
-def chunk_epochs(steps_per_epoch: int) -> int:
-    return max(1, CHUNK_STEPS // steps_per_epoch)
-
-
-SNAPSHOT_NAMES = ("w_ih", "w_hh", "b", "w_out", "b_out")  # backends.base.SNAPSHOT_SHAPES, in order
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Shapes of one model's parameters, in PARAM_NAMES order; stacked tensors add a seed axis."""
-
-    features: int
-    units: int
-    classes: int
-
-    @property
-    def shapes(self) -> tuple[tuple[int, ...], ...]:
-        g, h = 4 * self.units, self.units
-        return (g, self.features), (g, h), (g,), (g,), (self.classes, h), (self.classes,)
-
-    def stack(self, models: list[nn.Module]) -> Params:
-        """(S, *shape) copies of the models' parameters, each model its own initialisation.
-
-        Canonical contiguous strides matter: the compiled update reads them as compiled.
-        """
+    def __init__(
+        self, scenario: ResolvedScenario, layout: Layout, x: torch.Tensor, y: torch.Tensor,
+        state: State, orders: torch.Tensor,
+    ) -> None:
         import torch
 
-        states = [model.state_dict() for model in models]
-        for state in states:
-            found = tuple(tuple(state[name].shape) for name in PARAM_NAMES)
-            if found != self.shapes:
-                raise ValueError(f"model parameters {found} do not match the layout {self.shapes}")
-        return tuple(
-            torch.stack([state[name].detach() for state in states]).clone(
-                memory_format=torch.contiguous_format
-            )
-            for name in PARAM_NAMES
+        from backends.pytorch.compiled import compile_program
+        from backends.pytorch.update import to_engine, update_step
+
+        spec, device = scenario.spec, x.device
+        seeds, epochs, _ = orders.shape
+        self.steps, self.batch, n = scenario.steps_per_epoch, scenario.batch_size, scenario.n_samples
+        if spec.stateful and self.batch * self.steps != n:
+            raise ValueError("a stateful model needs batches that divide the samples")
+        self.stateful, self.chunk = spec.stateful, chunk_epochs(self.steps)
+        slots = self.chunk * self.steps
+        sizes = [min(self.batch, n - k * self.batch) for k in range(self.steps)]
+        self.sizes = torch.tensor(sizes, dtype=torch.float64, device=device).view(1, self.steps, 1)
+        eps = scenario.options.adam_epsilon("torch")
+        updates = max(1, scenario.updates_per_seed)
+        self.schedule = adam_schedule(scenario.learning_rate, updates, eps).to(device)
+        width = seeds * self.batch
+        padded = self.steps * self.batch  # an epoch's samples, a short last batch padded
+        self.all_orders = orders  # (S, E, n)
+        self.window, self.ran = (0, 0), 0  # epochs [start, end) in the buffers; of them trained
+        self.loss_log = torch.zeros(epochs, seeds, dtype=torch.float64, device=device)
+        self.correct_log = torch.zeros(epochs, seeds, dtype=torch.int64, device=device)
+        self.orders = torch.zeros(self.chunk, seeds, padded, dtype=torch.int64, device=device)
+        # Per-step rows, each starting 16 bytes after the last (see _rows).
+        self.sched = _rows(slots, 3, torch.float32, device)
+        self.sched[:, :3] = self.schedule[0]  # real scalars from the start: see compiled.py
+        self.batches = _rows(slots, width, torch.int64, device)
+        self.losses = _rows(slots, seeds, torch.float32, device)
+        self.correct = _rows(slots, seeds, torch.int64, device)
+        weights = _rows(self.steps, self.batch, torch.float32, device)
+        for k, size in enumerate(sizes):
+            weights[k, :size] = 1.0 / size
+        self.h = torch.zeros(seeds, self.batch, layout.units, device=device)
+        self.c = torch.zeros_like(self.h)
+        self.trained, self.layout = state[0], layout
+        self.params = to_engine(state[0])
+        moments = [tuple(torch.zeros_like(p) for p in self.params) for _ in range(2)]
+        shared = (*self.params, *moments[0], *moments[1], self.h, self.c, x, y)
+        self.calls = [
+            (*shared, self.batches[j, :width].view(seeds, self.batch), weights[j % self.steps, : self.batch],
+             self.sched[j, :3], self.losses[j, :seeds], self.correct[j, :seeds])
+            for j in range(slots)
+        ]  # step j's inputs: its batch, sample weights and Adam scalars, and its log rows
+        key = ("update", spec.stateful, scenario.options.gate_activation, str(device))
+        self.program, self.report = compile_program(
+            key, update_step(spec.stateful, scenario.options.gate_activation), self.calls[0]
         )
+        for args in self.calls:  # views of one layout: the program reads them unchecked
+            self.program.check(args)
 
-    def snapshot(self, params: Params, kernels_transposed: bool = False) -> dict[str, np.ndarray]:
-        """Stacked parameters (PARAM_NAMES order, any device) as float32 numpy copies in the
-        framework-free snapshot layout (backends.base.SNAPSHOT_SHAPES): PyTorch's gate
-        order already, its two LSTM biases summed into the one Keras has.
+    def epochs(self, first: int, count: int) -> None:
+        """Train epochs first .. first + count - 1 (count <= self.chunk), right after the last."""
+        start, end = self.window
+        if first != start + self.ran or first + count > end:
+            self._drain()
+            self._fill(first, min(self.chunk, self.all_orders.shape[1] - first))
+        offset = (first - self.window[0]) * self.steps
+        run = self.program.run
+        collecting = gc.isenabled()
+        gc.disable()  # the calls make no reference cycles; a collection would stall a step
+        try:
+            for epoch in range(count):
+                if self.stateful:  # zero state at the start of every epoch
+                    self.h.zero_()
+                    self.c.zero_()
+                for args in self.calls[offset + epoch * self.steps : offset + (epoch + 1) * self.steps]:
+                    run(*args)
+        finally:
+            if collecting:
+                gc.enable()
+        self.ran += count
 
-        `kernels_transposed`: the LSTM kernels are stored (S, F, 4U) and (S, U, 4U), as the
-        compiled engine keeps them; they come out as transposed views of their copy, because
-        a transposing copy cost ~8x a straight one (units 32, 100 seeds: 0.9 ms a snapshot).
-        Dense snapshots come between a few steps each, right after a compiled step has pushed
-        the interpreter out of the caches, where every tensor operation costs tens of µs: so
-        one copy of everything into one buffer, then numpy views.
-        """
-        found = [tuple(p.shape[1:]) for p in params]
-        if kernels_transposed:
-            found[:2] = [shape[::-1] for shape in found[:2]]
-        if tuple(found) != self.shapes:
-            raise ValueError(f"stacked parameters {tuple(found)} do not match the layout {self.shapes}")
-        flat, blocks, offset = _host_copy(params), [], 0
-        for p in params:
-            blocks.append(flat[offset : offset + p.numel()].reshape(p.shape))
-            offset += p.numel()
-        w_ih, w_hh, b_ih, b_hh, w_out, b_out = blocks
-        if kernels_transposed:
-            w_ih, w_hh = w_ih.swapaxes(1, 2), w_hh.swapaxes(1, 2)
-        return dict(zip(SNAPSHOT_NAMES, (w_ih, w_hh, b_ih + b_hh, w_out, b_out), strict=True))
+    def _fill(self, first: int, count: int) -> None:
+        """Load the inputs of epochs first .. first + count - 1 into the step buffers."""
+        orders = self.all_orders[:, first : first + count]
+        seeds, _, n = orders.shape
+        used, width = count * self.steps, seeds * self.batch
+        self.orders[:count, :, :n] = orders.transpose(0, 1)  # padding keeps sample 0, weighted 0
+        by_step = self.orders[:count].view(count, seeds, self.steps, self.batch).transpose(1, 2)
+        self.batches[:used, :width] = by_step.reshape(used, width)
+        self.sched[:used, :3] = self.schedule[first * self.steps : first * self.steps + used]
+        self.window, self.ran = (first, first + count), 0
 
-    def state_dict(self, params: Params, row: int) -> dict[str, torch.Tensor]:
-        """One seed's slice of the stacked parameters, as the idiomatic model's state_dict."""
-        return {name: p[row].clone() for name, p in zip(PARAM_NAMES, params, strict=True)}
+    def _drain(self) -> None:
+        """Reduce the trained epochs' loss and hit rows into the logs, as the idiomatic loop does."""
+        start, count, seeds = self.window[0], self.ran, self.loss_log.shape[1]
+        if count:
+            used = count * self.steps
+            losses = self.losses[:used, :seeds].reshape(count, self.steps, seeds).double() * self.sizes
+            self.loss_log[start : start + count] = losses.sum(dim=1)
+            self.correct_log[start : start + count] = (
+                self.correct[:used, :seeds].reshape(count, self.steps, seeds).sum(dim=1))
+        self.ran = 0
+
+    def logs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(E, S) sums of sample losses and correct counts of every epoch trained."""
+        self._drain()
+        return self.loss_log, self.correct_log
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """The parameters as trained so far, copied out in the snapshot layout."""
+        return self.layout.snapshot(self.params, kernels_transposed=True)
+
+    def finish(self) -> None:
+        """Write the trained parameters back into the caller's tensors, in their layout."""
+        from backends.pytorch.update import from_engine
+
+        for dst, src in zip(self.trained, from_engine(self.params), strict=True):
+            dst.copy_(src)
 
 
-def adam_schedule(lr: float, steps: int, eps: float = EPS) -> torch.Tensor:
-    """Per-step Adam scalars (lr / bias_c1, 1 / sqrt(bias_c2), eps), computed in double as
-    torch.optim.Adam does, as float32 rows.
+def _rows(count: int, width: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A zero (count, width') buffer whose rows start 16 bytes apart or a multiple of it.
 
-    eps rides along as a column, an input of the compiled update rather than a constant baked
-    into it, so one compiled program serves every eps and none can run with a stale one.
+    Why: the program is compiled for row 0 of each per-step buffer; inductor may assume that
+    inputs keep that row's alignment (it does for GPU kernels), so every row keeps it.
     """
     import torch
 
-    from backends.pytorch.update import BETA1, BETA2
-
-    rows = [(lr / (1 - BETA1**k), 1 / math.sqrt(1 - BETA2**k), eps) for k in range(1, steps + 1)]
-    return torch.tensor(rows, dtype=torch.float64).float()
+    per_16 = 16 // torch.empty((), dtype=dtype).element_size()
+    return torch.zeros(count, -(-width // per_16) * per_16, dtype=dtype, device=device)
 
 
-def _loss(
-    params: Params, xb: torch.Tensor, yb: torch.Tensor, h: torch.Tensor, c: torch.Tensor, gate: str
-) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """Summed per-seed mean cross-entropy of a stacked batch xb (S, B, T, F), yb (S, B), for
-    autograd; `gate` is the i, f, o activation (cells.gate_function)."""
-    import torch
-    import torch.nn.functional as F
+@dataclass
+class StackedResult:
+    """What the stacked loop hands back for all S seeds of a call."""
 
-    from backends.pytorch.cells import gate_function
-
-    act = gate_function(gate)
-    w_ih, w_hh, b_ih, b_hh, w_out, b_out = params
-    s, b, t_steps, _ = xb.shape
-    bias = (b_ih + b_hh).unsqueeze(1)  # (S, 1, 4H)
-    for t in range(t_steps):  # PyTorch's gate order: input, forget, cell, output
-        gates = bias + torch.bmm(xb[:, :, t], w_ih.transpose(1, 2)) + torch.bmm(h, w_hh.transpose(1, 2))
-        i, f, g, o = gates.chunk(4, dim=-1)
-        c = act(f) * c + act(i) * torch.tanh(g)
-        h = act(o) * torch.tanh(c)
-    logits = b_out.unsqueeze(1) + torch.bmm(h, w_out.transpose(1, 2))  # (S, B, C)
-    per_sample = F.cross_entropy(logits.reshape(s * b, -1), yb.reshape(-1), reduction="none")
-    losses = per_sample.view(s, b).mean(dim=1)
-    correct = (logits.argmax(dim=-1) == yb).sum(dim=1)
-    return losses.sum(), (losses.detach(), correct, h.detach(), c.detach())
+    params: Params  # trained, stacked (S, *shape)
+    epoch_loss: np.ndarray  # (S, epochs)
+    epoch_accuracy: np.ndarray  # (S, epochs)
+    updates_per_seed: int
+    timing: Timing  # of the whole batch; the first epoch includes tracing and compiling
+    path: str  # "compiled" or "eager-stacked"
+    note: str | None = None  # why compilation was abandoned, if it was
+    compile: CompileReport | None = None  # how the compiled program was obtained
 
 
-def eager_step(
-    units: int, stateful: bool, lr: float, steps_done: int = 0, eps: float = EPS, gate: str = "sigmoid"
-) -> StepFn:
-    """The update without a compiler: autograd, then torch.optim's own Adam (foreach).
+def train_stacked(
+    scenario: ResolvedScenario,
+    layout: Layout,
+    params: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    orders: np.ndarray,
+    progress: ProgressFn,
+    compile_step: bool,
+    snapshots: SnapshotRequest | None = None,
+    seeds: tuple[int, ...] = (),
+) -> StackedResult:
+    """Train all seeds together; orders (S, epochs, n); params, x and y on one device.
 
-    (params, m, v, xb, yb, h, c) -> (losses, correct, h, c); updates params, m and v in
-    place and keeps Adam's step counts itself (from steps_done), so use one per run.
+    Batch size, state carrying, learning rate, Adam epsilon and gate activation are the
+    scenario's. Compilation (or its cache lookup) happens before the first update, inside
+    the first epoch's time, as for any framework that compiles. Chunks end at every
+    requested snapshot, handed over after the chunk's lap with rows named by `seeds`.
     """
     import torch
-    from torch.optim.adam import adam
 
-    counts: list[torch.Tensor] = []
+    from backends.pytorch.cells import sync
 
-    def step(params, m, v, xb, yb, h, c):  # type: ignore[no-untyped-def]
-        if not stateful:
-            h = c = xb.new_zeros(xb.shape[0], xb.shape[1], units)
-        leaves = [p.detach().requires_grad_() for p in params]  # share storage with params
-        total, (losses, correct, h, c) = _loss(tuple(leaves), xb, yb, h, c, gate)
-        grads = torch.autograd.grad(total, leaves)
-        if not counts:
-            counts.extend(torch.tensor(float(steps_done)) for _ in params)
-        with torch.no_grad():
-            adam(
-                list(params), list(grads), list(m), list(v), [], counts, foreach=True,
-                amsgrad=False, beta1=0.9, beta2=0.999, lr=lr, weight_decay=0.0, eps=eps,
-                maximize=False,
-            )
-        return losses, correct, h, c
-
-    return step
-
-
-def _host_copy(params: Params) -> np.ndarray:
-    """All of params, flattened one after the other, as one new float32 numpy array: one
-    numpy copy on cpu, one transfer from a GPU."""
-    import torch
-
-    if all(p.device.type == "cpu" for p in params):
-        return np.concatenate([p.detach().numpy().reshape(-1) for p in params], dtype=np.float32)
-    return torch.cat([p.detach().reshape(-1) for p in params]).to("cpu", torch.float32).numpy()
+    count_seeds, epochs, n = orders.shape
+    if snapshots is not None and len(seeds) != count_seeds:
+        raise ValueError(f"snapshots need one seed per row: {len(seeds)} seeds for {count_seeds} rows")
+    orders_t = torch.from_numpy(np.ascontiguousarray(orders, dtype=np.int64)).to(x.device)
+    params = tuple(p.clone() for p in params)  # trained in place; the caller's stay as given
+    state = (params, tuple(torch.zeros_like(p) for p in params), tuple(torch.zeros_like(p) for p in params))
+    loop: CompiledLoop | EagerLoop | None = None
+    path, note, report = "eager-stacked", None, None
+    stopwatch = Stopwatch(progress, sync=lambda: sync(x.device))
+    stopwatch.start()
+    if compile_step:
+        try:
+            loop = CompiledLoop(scenario, layout, x, y, state, orders_t)
+            path, report = "compiled", loop.report
+        except Exception as exc:  # no usable compiler: nothing has run yet, train eagerly
+            note = f"{type(exc).__name__}: {str(exc)[:300]}"
+    if loop is None:
+        loop = EagerLoop(scenario, layout, x, y, state, orders_t)
+    done = 0
+    while done < epochs:  # the first lap is the first epoch alone, later ones chunks of epochs
+        count = 1 if done == 0 else chunk_to_snapshot(snapshots, done, min(loop.chunk, epochs - done))
+        loop.epochs(done, count)
+        done += count
+        stopwatch.lap(count_seeds * loop.steps * count)
+        hand_over(snapshots, stopwatch, done, seeds, loop.snapshot, lambda: sync(x.device))
+    loss_sum, correct = loop.logs()  # one host sync for the logs, inside the timed loop
+    epoch_loss, epoch_acc = (loss_sum / n).T.cpu().numpy(), correct.T.cpu().numpy() / n
+    timing = stopwatch.stop(seeds_together=count_seeds)
+    loop.finish()
+    return StackedResult(state[0], epoch_loss, epoch_acc, epochs * loop.steps, timing, path, note, report)

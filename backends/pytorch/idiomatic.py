@@ -50,8 +50,8 @@ def train_one(
     from torch import nn
 
     from backends.pytorch.cells import sync
-    from backends.pytorch.fast import Layout
     from backends.pytorch.snapshots import hand_over
+    from backends.pytorch.stacked import Layout
 
     spec = scenario.spec
     device = x.device

@@ -2,7 +2,7 @@
 
 Why here: the idiomatic loop and the stacked loops hand their weights over at the same
 moment (right after an epoch's or chunk's stopwatch lap) and in the same layout
-(`fast.Layout.snapshot`), and the copy and the callback count in no timing figure.
+(`stacked.Layout.snapshot`), and the copy and the callback count in no timing figure.
 """
 
 from __future__ import annotations

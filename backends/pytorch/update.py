@@ -1,12 +1,12 @@
 """One stacked training update written out by hand: LSTM forward, loss, backward and Adam.
 
-Why by hand: the compiled engine (backends/pytorch/compiled.py) traces this into one aten
+Why by hand: the fast execution's compiler (`compiled`) traces this into one aten
 graph with no autograd in it, so inductor fuses the gradient of every weight straight into
 its Adam update and writes parameters, Adam moments and carried state back in place: no
 tensor is allocated per update for them, and a call costs little beyond its arithmetic.
 The math is the idiomatic model's: PyTorch's gate order i, f, g, o, the chosen i/f/o gate
-activation, per-seed mean cross-entropy and torch.optim.Adam's update (eps from the
-schedule); the gradients are the chain rule autograd would apply, summed in another order.
+activation, per-seed mean cross-entropy and torch.optim.Adam's update (eps from
+`stacked.adam_schedule`); the gradients are the chain rule autograd would apply, summed in another order.
 torch is imported inside functions, as in the rest of the backend.
 """
 
@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from backends.base import ADAM_BETAS
+
 if TYPE_CHECKING:
     import torch
 
     Tensors = tuple[torch.Tensor, ...]
 
-# torch.optim.Adam defaults (no weight decay, no amsgrad); lr and eps come from the scenario.
-BETA1, BETA2 = 0.9, 0.999
 # Positional inputs of update_step after the 6 parameters, 6 first and 6 second moments.
 STEP_INPUTS = ("h", "c", "x", "y", "batch", "weight", "sched", "loss", "correct")
 
@@ -165,15 +165,17 @@ def _accumulate(total: torch.Tensor | None, term: torch.Tensor) -> torch.Tensor:
 def adam(
     p: torch.Tensor, m: torch.Tensor, v: torch.Tensor, grad: torch.Tensor, sched: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """torch.optim.Adam's single-tensor update; sched = (lr / bias_c1, 1 / sqrt(bias_c2), eps).
+    """torch.optim.Adam's single-tensor update (betas ADAM_BETAS, no weight decay, no amsgrad);
+    sched = (lr / bias_c1, 1 / sqrt(bias_c2), eps), lr and eps the scenario's.
 
     The bias correction multiplies by its reciprocal where torch divides by sqrt(bias_c2):
     one division per element fewer, a difference of at most an ulp in the denominator.
     """
     import torch
 
-    m = torch.lerp(m, grad, 1 - BETA1)
-    v = v * BETA2 + (1 - BETA2) * grad * grad  # addcmul's order: (value * t1) * t2
+    beta1, beta2 = ADAM_BETAS
+    m = torch.lerp(m, grad, 1 - beta1)
+    v = v * beta2 + (1 - beta2) * grad * grad  # addcmul's order: (value * t1) * t2
     denom = v.sqrt() * sched[1] + sched[2]
     return p - sched[0] * m / denom, m, v  # addcdiv's order: (value * t1) / t2
 

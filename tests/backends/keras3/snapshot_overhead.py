@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from backends import RuntimeConfig, load_backend
-from backends.base import SnapshotRequest
+from backends.base import ADAM_BETAS, SnapshotRequest
 from harness.runs.seeds import make_plan
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 
@@ -52,7 +52,7 @@ def measure(scenario_id: str, epochs: int, seeds: int, reps: int) -> None:
     requested = frozenset(range(every, epochs + 1, every))
     requests = {"none": None, "chunks": ChunksOnly(requested, lambda s: None),
                 "snap": SnapshotRequest(requested, lambda s: None)}
-    hyper = fast.AdamHyper(1e-3, 0.9, 0.999, 1e-7)
+    hyper = fast.AdamHyper(1e-3, *ADAM_BETAS, 1e-7)
 
     def run(request: SnapshotRequest | None) -> Callable[[], tuple[float, float, float]]:
         def timed() -> tuple[float, float, float]:

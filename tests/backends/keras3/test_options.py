@@ -71,6 +71,17 @@ def test_adam_epsilon_in_both_executions(backend):
     assert _max_weight_change(large, default) > 1e-4  # 75 updates with a 1e-3 epsilon: not the same
 
 
+def test_idiomatic_adam_betas_are_the_shared_ones(backend):
+    """The idiomatic model leaves Adam's betas at Keras's default, which must be ADAM_BETAS (torch's)."""
+    from backends.base import ADAM_BETAS
+    from backends.keras3.backend import KerasBackend
+
+    backend.setup(RuntimeConfig(threads=1))
+    scenario = _scenario("one_char", 1)
+    optimizer = KerasBackend._build(scenario, build_data(scenario), 1).optimizer
+    assert (float(optimizer.beta_1), float(optimizer.beta_2)) == ADAM_BETAS
+
+
 def _keras2_lstm(x: np.ndarray, kernel, recurrent, bias, gate) -> np.ndarray:
     """Keras 2's LSTM (gates i, f, c, o; `gate` on i, f, o; tanh on c and output), float64."""
     units = recurrent.shape[0]

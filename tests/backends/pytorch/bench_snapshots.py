@@ -25,8 +25,8 @@ def measure(
     """Median wall, process CPU and stopwatch seconds of `reps` runs each way, after an untimed
     warm-up. CPU seconds matter on a shared machine, where other processes stretch the wall."""
     from backends.pytorch.backend import build_model
-    from backends.pytorch.engine import train_stacked
-    from backends.pytorch.fast import Layout
+    from backends.pytorch.fast import train_stacked
+    from backends.pytorch.stacked import Layout
 
     scenario, data = resolve(scenario_id, epochs)
     plans = [make_plan(scenario, data.n_samples, seed=s, init_seed=s, order_seed=s) for s in range(seeds)]

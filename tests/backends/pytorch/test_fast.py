@@ -76,7 +76,7 @@ def test_fast_equals_idiomatic(scenario_id, epochs):
 
 def test_epochs_run_in_chunks_with_the_first_epoch_alone():
     """batch_state has one update per epoch, so 300 epochs take three chunks (1, 256, 43)."""
-    from backends.pytorch.engine import chunk_epochs
+    from backends.pytorch.stacked import chunk_epochs
 
     assert chunk_epochs(1) == 256
     fast, calls, data = run("fast", "batch_state", 300, (0, 1))
@@ -161,12 +161,12 @@ def test_compile_failure_falls_back_to_stacked_eager(monkeypatch):
 
 
 def test_setup_switches_the_execution_of_an_instance(monkeypatch):
-    import backends.pytorch.engine as engine_module
+    import backends.pytorch.fast as fast_module
 
     def no_fast(*args, **kwargs):
         raise AssertionError("the fast loop ran")
 
-    monkeypatch.setattr(engine_module, "train_stacked", no_fast)
+    monkeypatch.setattr(fast_module, "train_stacked", no_fast)
     backend = load_backend("torch")
     backend.setup(RuntimeConfig(threads=1, execution="fast"))
     backend.setup(RuntimeConfig(threads=1, execution="idiomatic"))
@@ -188,8 +188,9 @@ def test_weights_are_native_state_dict_arrays():
     assert all(isinstance(w, np.ndarray) and w.dtype == np.float32 for w in weights.values())
 
 
-def test_fast_module_does_not_import_torch_at_top_level():
-    code = "import sys, backends.pytorch.fast; print('torch' in sys.modules)"
+def test_fast_modules_do_not_import_torch_at_top_level():
+    code = ("import sys, backends.pytorch.fast, backends.pytorch.stacked, backends.pytorch.eager, "
+            "backends.pytorch.update, backends.pytorch.compiled; print('torch' in sys.modules)")
     root = Path(__file__).resolve().parents[3]
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root

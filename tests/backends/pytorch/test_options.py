@@ -207,11 +207,18 @@ def test_explicit_torch_default_eps_changes_nothing():
 
 
 def test_adam_schedule_carries_eps():
-    from backends.pytorch.fast import adam_schedule
+    from backends.pytorch.stacked import adam_schedule
 
     sched = adam_schedule(1e-3, 4, eps=1e-3)
     assert sched.shape == (4, 3) and torch.all(sched[:, 2] == torch.tensor(1e-3, dtype=torch.float32))
     assert torch.all(adam_schedule(1e-3, 2)[:, 2] == torch.tensor(1e-8, dtype=torch.float32))
+
+
+def test_idiomatic_adam_betas_are_the_shared_ones():
+    """The idiomatic loop leaves Adam's betas at torch's default, which the stacked Adam writes out."""
+    from backends.base import ADAM_BETAS
+
+    assert torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults["betas"] == ADAM_BETAS
 
 
 # --- device --------------------------------------------------------------------------------

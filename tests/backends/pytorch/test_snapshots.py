@@ -206,7 +206,7 @@ def test_a_cut_chunk_compiles_nothing_new(monkeypatch):
 def test_layout_snapshot_reads_either_kernel_layout_and_copies():
     """The compiled engine's transposed kernels give the same snapshot; later training (in-place
     writes) does not reach it; parameters of another layout are refused."""
-    from backends.pytorch.fast import Layout
+    from backends.pytorch.stacked import Layout
     from backends.pytorch.update import to_engine
 
     layout = Layout(features=3, units=4, classes=5)

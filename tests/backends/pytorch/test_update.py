@@ -7,7 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from backends.pytorch.fast import _loss, adam_schedule  # noqa: E402
+from backends.pytorch.eager import _loss  # noqa: E402
+from backends.pytorch.stacked import adam_schedule  # noqa: E402
 from backends.pytorch.update import adam, from_engine, loss_and_grads, to_engine  # noqa: E402
 
 # (seeds, batch, time steps, features, units, classes): one step and one sample (one_char),
