@@ -65,11 +65,13 @@ def render(view: ReportView) -> str:
 
 def write_report(out_dir: Path, benchmark_json: Path | None = None) -> tuple[Path, list[str]]:
     """Render DIR/report.md and its figures from DIR/results.jsonl (and a pytest-benchmark JSON, if
-    given). Returns the report's path and the load warnings. Reading happens before any writing, so
-    a bad input leaves the folder untouched."""
+    given); the report links the figures that were written. Returns the report's path and the load
+    warnings. Reading happens before any writing, so a bad input leaves the folder untouched."""
     view = ReportView.load(Path(out_dir), benchmark_json)
-    text = render(view)
-    write_plots(view, Path(out_dir), (plot for section in ORDER for plot in section.plots))
+    if benchmark_json is not None:
+        benchmarks.load_benchmarks(benchmark_json)  # a bad file raises here, before anything is written
+    written = write_plots(view, Path(out_dir), (plot for section in ORDER for plot in section.plots))
+    text = render(view.with_drawn(written))
     path = Path(out_dir) / REPORT_FILE
     path.write_text(text, encoding="utf-8")
     return path, view.warnings

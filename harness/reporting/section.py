@@ -1,8 +1,9 @@
 """The small interface every report section implements: a title, its body, its figures, its tables.
 
-A section module in `reporting/sections/` exposes one `SECTION`; `report.py` renders them in order
-over one `ReportView` and writes each section's figures. A figure's markdown link is made from the
-figure's own key, so the file written and the image the report shows cannot drift apart.
+A section module in `reporting/sections/` exposes one `SECTION`; `report.py` writes each section's
+figures, then renders the sections in order over one `ReportView`. A figure's markdown link is made
+from the figure's own key, and only for a figure that was written, so the report's images and the
+files beside it cannot drift apart.
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ class Plot:
         return f"{self.key}.png"
 
     @property
-    def link(self) -> str:
+    def image(self) -> str:
         return f"![{self.alt}]({self.file})"
+
+    def link(self, view: ReportView, before: str = "") -> str:
+        """`before` + the markdown image, or "" where the view knows this figure was not drawn (its
+        data is missing): a report never links a file that is not there."""
+        shown = view.drawn is None or self.key in view.drawn
+        return before + self.image if shown else ""
 
 
 @dataclass(frozen=True)

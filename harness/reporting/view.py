@@ -8,7 +8,8 @@ would repeat per grid point. `ReportView` makes that choice once, for `report`, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class ReportView:
     timings: list[Record] = field(default_factory=list)  # idiomatic timing samples, newest per key
     warnings: list[str] = field(default_factory=list)  # torn or foreign lines the loader skipped
     benchmark_json: Path | None = None  # a pytest-benchmark JSON to tabulate, if given
+    drawn: frozenset[str] | None = None  # the figures written beside the report; None: not known yet
 
     @classmethod
     def of(cls, loaded: LoadedRecords, benchmark_json: Path | None = None) -> ReportView:
@@ -41,6 +43,13 @@ class ReportView:
     def load(cls, folder: Path, benchmark_json: Path | None = None) -> ReportView:
         """The view of a run folder (an empty one for a folder with no records yet)."""
         return cls.of(load_folder(folder), benchmark_json)
+
+    def with_drawn(self, keys: Iterable[str]) -> ReportView:
+        """This view, knowing which figures were written (so the report links only those); what was
+        already derived is kept, not computed again."""
+        view = replace(self, drawn=frozenset(keys))
+        view.__dict__.update({k: v for k, v in self.__dict__.items() if k not in view.__dict__})
+        return view
 
     @cached_property
     def sweeps(self) -> dict[str, grid.Sweep]:

@@ -16,9 +16,10 @@ import pytest
 
 from harness.reporting.frames import pattern_frame, to_frame
 from harness.reporting.plotting import write_plots
-from harness.reporting.report import ORDER, WITHOUT_RECORDS, render
+from harness.reporting.report import ORDER, REPORT_FILE, WITHOUT_RECORDS, render, write_report
 from harness.reporting.sections import benchmarks, failures, letters, probes, run, training_time
 from harness.reporting.view import ReportView
+from harness.store import append_record, results_path
 from tests.fakes import make_record
 
 OPTIONS = {"encoding": "zero_based", "data_seed": 7, "epochs": None}
@@ -447,7 +448,7 @@ def test_every_figure_linked_in_the_report_is_written(rich_view, tmp_path):
     text = render(rich_view)
     written = write_plots(rich_view, out, PLOTS)
     assert len({plot.key for plot in PLOTS}) == len(PLOTS)  # one file per figure
-    linked = [plot for plot in PLOTS if plot.link in text]
+    linked = [plot for plot in PLOTS if plot.image in text]
     assert [plot.key for plot in linked] == [plot.key for plot in PLOTS]  # this view links every figure
     for plot in linked:
         assert written[plot.key] == out / plot.file and (out / plot.file).stat().st_size > 1000
@@ -462,6 +463,22 @@ def test_a_plain_view_links_only_the_figures_it_writes(tmp_path):
     assert set(written) == {"accuracy", "letter_errors", "speed", "learning_curves"}
     for file in IMAGE_LINK.findall(text):
         assert (tmp_path / file).is_file(), file
+
+
+@pytest.mark.parametrize(("records", "figures"), [
+    ([make_record(epoch_loss=[], us_per_update=None)], {"accuracy.png", "letter_errors.png"}),
+    ([make_record(status="failed", error="boom")], set()),
+], ids=["no-loss-no-timing", "all-failed"])
+def test_the_written_report_links_exactly_the_figures_written(records, figures, tmp_path):
+    """A figure whose data is missing is not drawn, and then not linked either (no broken image)."""
+    for record in records:
+        append_record(results_path(tmp_path), record)
+    path, _ = write_report(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert {p.name for p in tmp_path.glob("*.png")} == figures
+    assert set(IMAGE_LINK.findall(text)) == figures
+    assert "\n\n\n" not in text  # a figure left out leaves no blank paragraph behind
+    assert path.name == REPORT_FILE
 
 
 def test_every_section_table_is_a_data_frame(rich_view):

@@ -140,7 +140,7 @@ PLOT = Plot("accuracy", "accuracy per scenario", draw)
 
 
 def body(view: ReportView) -> str:
-    return TEXT + "\n\n" + md(table(view), ".1f") + "\n\n" + PLOT.link
+    return TEXT + "\n\n" + md(table(view), ".1f") + PLOT.link(view, "\n\n")
 
 
 SECTION = Section("Accuracy", body, (PLOT,), {"accuracy": table})

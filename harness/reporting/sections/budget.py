@@ -249,7 +249,7 @@ def body(view: ReportView) -> str:
     parts = ["Each seed evaluated during its one training "
              "run (checkpoints: accuracy, every prediction and the probes; accuracy curve: accuracy alone, "
              "denser). Figure: mean across seeds with its 95 % bootstrap band, every seed a faint line, the "
-             "tutorial's epochs dashed.\n\n" + PLOT.link]
+             "tutorial's epochs dashed." + PLOT.link(view, "\n\n")]
     notes = sorted({f"{backend_label(r)}: {r['anytime_note']}" for r in records if r.get("anytime_note")})
     if notes:
         parts.append("No anytime evaluation for:\n\n" + "\n".join(f"- {n}" for n in notes))

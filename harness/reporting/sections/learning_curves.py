@@ -48,4 +48,4 @@ def draw(fig: Figure, view: ReportView) -> bool:
 
 PLOT = Plot("learning_curves", "mean training loss per epoch", draw)
 
-SECTION = Section("Learning curves", lambda view: PLOT.link, (PLOT,))
+SECTION = Section("Learning curves", PLOT.link, (PLOT,))

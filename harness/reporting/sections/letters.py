@@ -139,8 +139,8 @@ def body(view: ReportView) -> str:
     if frame.empty:
         return "_no data_"
     parts = [
-        "Error rate (%) per target letter across seeds; blank where the letter is never a target. "
-        + PLOT.link,
+        "Error rate (%) per target letter across seeds; blank where the letter is never a target."
+        + PLOT.link(view, " "),
         md(letters_table(frame), ".0f").replace("—", " "),
     ]
     found = mistakes(records)

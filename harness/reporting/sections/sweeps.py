@@ -192,10 +192,10 @@ def body(view: ReportView) -> str:
         "every pattern right and the median epoch they first did (censored seeds included, as in Time to "
         "learn). Then the Keras − PyTorch gap at each grid point: difference of means with its bootstrap "
         "CI, a two-sided Mann–Whitney U test, and its p Benjamini–Hochberg-adjusted across the grid points "
-        f"of the scenario (raw beside adjusted; the verdict reads the adjusted p at α = {stats.ALPHA}).\n\n"
-        + ACCURACY.link]
+        f"of the scenario (raw beside adjusted; the verdict reads the adjusted p at α = {stats.ALPHA})."
+        + ACCURACY.link(view, "\n\n")]
     if any((r.get("accuracy_curve") or {}).get("epochs") for r in grid if r["scenario"] in sweeps):
-        parts[0] += " " + TIME_TO_LEARN.link
+        parts[0] += TIME_TO_LEARN.link(view, " ")
     for sweep in sweeps.values():
         tutorial = sweep.describe(sweep.tutorial)
         parts.append(f"### {sweep.scenario}: {' × '.join(sweep.knobs)}\n\n{len(sweep.points)} grid points; "

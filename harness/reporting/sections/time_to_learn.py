@@ -158,14 +158,14 @@ def body(view: ReportView) -> str:
         "the running training accuracy Keras and PyTorch report during an epoch (the weights change "
         "while it is measured), its first epoch at 100 %.",
         md(learning_table(records, label)),
-        PLOT.link,
+        PLOT.link(view),
     ]
     tests = logrank_table(records, label)
     if not tests.empty:
         parts.append(f"Keras vs PyTorch, time to 100 %: scipy's logrank test (two-sided, censoring-aware); "
                      f"p-values Benjamini–Hochberg-adjusted across the {len(tests)} rows, verdict on the "
                      f"adjusted p at α = {stats.ALPHA}.\n\n" + md(tests, ".3g"))
-    return "\n\n".join(parts)
+    return "\n\n".join(p for p in parts if p)
 
 
 SECTION = Section("Time to learn", body, (PLOT,), {

@@ -147,7 +147,7 @@ PLOT = Plot("speed", "µs per update of each backend and execution", draw)
 
 def body(view: ReportView) -> str:
     written = idiomatic_table(view.reference, view.reference_timings)
-    parts = [PLOT.link, (
+    parts = [PLOT.link(view), (
         "### How the frameworks run as written (idiomatic)\n\nµs per update, one seed at a time, "
         "trained the way people write it: Keras `model.fit`, an eager PyTorch loop. After the first "
         "epoch (tracing, warm-up). Source `timing sample`: a short sample `run` takes of each scenario × "
@@ -178,7 +178,7 @@ def body(view: ReportView) -> str:
             parts.append("Keras/PyTorch ratio of the `fast` engines, µs per seed-update after epoch 1 "
                          "(> 1: Keras's engine slower):\n\n" + md(ratio, ".3g") + "\n\n"
                          + ratio_sentence(ratio, which))
-    return "\n\n".join(parts)
+    return "\n\n".join(p for p in parts if p)
 
 
 def table(view: ReportView) -> pd.DataFrame:
