@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.reporting import stats
+from harness.reporting import significance, stats
 from harness.reporting.labels import backend_label
-from harness.reporting.markdown import interval, p_text
+from harness.reporting.markdown import counted, interval, p_text
 from scenarios import ALPHABET, get_scenario
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "no data"
@@ -48,12 +48,15 @@ THRESHOLDS = (
     f"{_pct(CHANCE_END_SHARE)} of a seed's errors in N–Z) is significant; significant but below "
     f"{_pct(END_SHARE_HOLDS)}: 'more than chance, not mostly'; at most {_pct(CHANCE_END_SHARE)}, or "
     "significantly fewer: does not hold; otherwise inconclusive. "
-    f"(2) the feature window's lift over one_char (Mann–Whitney): 'real lift' when ≥ {LIFT_POINTS:g} "
-    f"points and significant, 'small but real lift' when significant and < {LIFT_POINTS:g} points, "
-    "'no lift' when significantly lower, 'no detectable lift' when not significant, with whether "
-    f"the seeds could have detected a {LIFT_POINTS:g}-point lift ({_pct(stats.POWER)} power, "
-    f"two-sided α = {stats.ALPHA} unadjusted, normal approximation, pooled SD; inconclusive when "
-    "they could not). "
+    "(2) the feature window's lift over one_char, like for like: each seed scored on the targets both "
+    "scenarios have (one_char's B and C are no target of the window; the tutorial's own comparison, "
+    "each on its own targets, is shown beside it); Mann–Whitney (exact given the ties): 'real lift' "
+    f"when ≥ {LIFT_POINTS:g} points and significant, 'small but real lift' when significant and "
+    f"< {LIFT_POINTS:g} points, 'no lift' when significantly lower; otherwise holds ('no real lift') "
+    f"only when an equivalence test (TOST, two one-sided Welch t-tests) puts the lift within "
+    f"±{LIFT_POINTS:g} points, and is inconclusive when it does not: no difference found is not "
+    f"evidence of none. The seeds a {LIFT_POINTS:g}-point lift needs for {_pct(stats.POWER)} power "
+    "are shown. "
     f"(3) every seed reaches ≥ {LEARNS_MIN:g} %; (4) every seed reaches 100 %; (5) every seed "
     "generates B…Z from A and gives B from a cold start at K; for 3–5 the verdict counts the seeds "
     f"that do, and does not hold when fewer than half do. (6) holds when the mean is ≥ "
@@ -72,6 +75,7 @@ class Finding:
     wording: str = ""  # the verdict in the claim's own terms, e.g. "small but real lift"
     p_value: float = math.nan  # the claim's test, raw (NaN: the claim uses none)
     p_adjusted: float = math.nan  # Benjamini–Hochberg over this evaluation's findings
+    p_equivalence: float = math.nan  # the claim's equivalence test (TOST), raw (NaN: none)
 
 
 Judgement = tuple[str, str, str]  # verdict (coarse), wording, evidence
@@ -82,11 +86,12 @@ class Draft:
     """A claim checked up to its p-value: the verdict waits for the family's adjustment."""
 
     p_value: float
-    judge: Callable[[float], Judgement]  # adjusted p → judgement
+    judge: Callable[[float, float], Judgement]  # adjusted p, adjusted equivalence p → judgement
+    equivalence_p: float = math.nan  # the claim's equivalence test (TOST), raw; its own family
 
 
 def _fixed(verdict: str, wording: str, evidence: str) -> Draft:
-    return Draft(math.nan, lambda _q: (verdict, wording, evidence))
+    return Draft(math.nan, lambda _q, _e: (verdict, wording, evidence))
 
 
 def _ok(records: list[dict], scenario: str, backend: str) -> list[dict]:
@@ -125,12 +130,12 @@ def end_of_alphabet(records: list[dict], backend: str) -> Draft:
     share = late / len(errors)
     shares = [_end_share(seed) for seed in per_seed if seed]
     above, below = sum(s > chance for s in shares), sum(s < chance for s in shares)
-    p, floor = stats.sign_test(above, below)
+    p, floor = significance.sign_test(above, below)
     facts = (f"{_pct(share)} of one_char errors ({late} of {len(errors)} over "
              f"{len(runs)} seeds) have targets in N–Z, against {_pct(chance)} by chance; {above} of "
              f"{len(shares)} seeds with errors put more than {_pct(chance)} of theirs there, {below} fewer")
 
-    def judge(q: float) -> Judgement:
+    def judge(q: float, _e: float) -> Judgement:
         evidence = f"{facts} ({p_text('sign test', p, q)})"
         significant = q < stats.ALPHA
         if share <= chance or (significant and below > above):
@@ -153,24 +158,60 @@ def _power_words(window: list[float], single: list[float]) -> tuple[bool, str]:
     if need.reason == stats.ZERO_SPREAD:
         return True, "zero spread: every seed of each scored the same, so no seed count is computed"
     enough = min(len(window), len(single)) >= need.seeds
-    return enough, (f"a {LIFT_POINTS:g}-point lift needs {need.seeds:.0f} seeds each for 80 % power (pooled "
+    seeds = counted(int(need.seeds), "seed")
+    return enough, (f"a {LIFT_POINTS:g}-point lift needs {seeds} each for 80 % power (pooled "
                     f"SD {need.sd:.1f} points); {'enough' if enough else 'too few'} seeds here")
 
 
-def no_feature_lift(records: list[dict], backend: str) -> Draft:
-    window, single = _acc(_ok(records, "feature_window", backend)), _acc(_ok(records, "one_char", backend))
-    if not window or not single:
-        return _fixed(NO_DATA, NO_DATA, "needs feature_window and one_char records")
-    diff = stats.diff_of_means(window, single)
-    test = stats.mann_whitney(window, single)
-    powered, power = _power_words(window, single)
-    powered = powered and test.can_reach()
-    facts = (f"feature_window {np.mean(window):.1f} % vs one_char {np.mean(single):.1f} %: "
-             f"lift {diff.diff:+.1f} points (95 % CI {_ci(diff.low, diff.high, '+.1f')}), n = "
-             f"{len(window)}/{len(single)}")
+def _targets(records: list[dict]) -> set[str]:
+    return {p["expected"] for r in records for p in r["patterns"]}
 
-    def judge(q: float) -> Judgement:
-        evidence = f"{facts}, {p_text('Mann–Whitney', test.p_value, q)}; {power}"
+
+def _acc_on(records: list[dict], targets: set[str]) -> list[float]:
+    """Each seed's accuracy (%) on the patterns whose target is in `targets`."""
+    out = []
+    for r in records:
+        kept = [p for p in r["patterns"] if p["expected"] in targets]
+        out.append(100.0 * sum(p["expected"] == p["predicted"] for p in kept) / len(kept))
+    return out
+
+
+def _letters(targets: set[str]) -> str:
+    """'D–Z' for a run of the alphabet, else the letters."""
+    ordered = sorted(targets, key=ALPHABET.index)
+    run = ALPHABET[ALPHABET.index(ordered[0]): ALPHABET.index(ordered[-1]) + 1]
+    return f"{ordered[0]}–{ordered[-1]}" if list(run) == ordered else ", ".join(ordered)
+
+
+def no_feature_lift(records: list[dict], backend: str) -> Draft:
+    """Judged like for like, on the targets both scenarios have (one_char's B and C are not targets of
+    the three-letter window): the tutorial's own comparison, each scenario on its own targets, is
+    shown beside it. A lift is real when significant; the claim holds when the lift is shown to lie
+    within ±LIFT_POINTS (equivalence), not when it merely is not significant."""
+    window_runs, single_runs = _ok(records, "feature_window", backend), _ok(records, "one_char", backend)
+    if not window_runs or not single_runs:
+        return _fixed(NO_DATA, NO_DATA, "needs feature_window and one_char records")
+    shared = _targets(window_runs) & _targets(single_runs)
+    if not shared:
+        return _fixed(NO_DATA, NO_DATA, "feature_window and one_char share no target letter")
+    window, single = _acc_on(window_runs, shared), _acc_on(single_runs, shared)
+    published = stats.diff_of_means(_acc(window_runs), _acc(single_runs))
+    diff = stats.diff_of_means(window, single)
+    test = significance.mann_whitney(window, single)
+    equivalence = significance.tost(window, single, LIFT_POINTS)
+    _, power = _power_words(window, single)
+    facts = (f"on the {len(shared)} targets both have ({_letters(shared)}): feature_window "
+             f"{np.mean(window):.1f} % vs one_char {np.mean(single):.1f} %, lift {diff.diff:+.1f} points "
+             f"(95 % CI {_ci(diff.low, diff.high, '+.1f')}), n = {len(window)}/{len(single)}; as the "
+             f"tutorial compared them, each on its own targets ({len(_targets(window_runs))} vs "
+             f"{len(_targets(single_runs))}): {published.diff:+.1f} points")
+
+    def judge(q: float, e: float) -> Judgement:
+        if test.identical:
+            return HOLDS, "no lift: every seed scores the same on the shared targets", f"{facts}; {power}"
+        tost_text = (f"{p_text(f'TOST ±{LIFT_POINTS:g} points', equivalence, e)}; "
+                     if math.isfinite(equivalence) else "no equivalence test (no spread within a scenario); ")
+        evidence = f"{facts}; {p_text('Mann–Whitney', test.p_value, q)}; {tost_text}{power}"
         if q < stats.ALPHA:
             if diff.diff >= LIFT_POINTS:
                 unsure = f"; the CI reaches below {LIFT_POINTS:g}" if diff.low < LIFT_POINTS else ""
@@ -179,15 +220,13 @@ def no_feature_lift(records: list[dict], backend: str) -> Draft:
                 unsure = f"; the CI reaches past {LIFT_POINTS:g}" if diff.high >= LIFT_POINTS else ""
                 return MIXED, f"small but real lift (< {LIFT_POINTS:g} points{unsure})", evidence
             return HOLDS, "no lift: the window scores lower", evidence
-        notes = [] if powered else [f"p can never go below {test.min_p_value:.2g} at this n"
-                                    if not test.can_reach()
-                                    else f"too few seeds to detect a {LIFT_POINTS:g}-point lift"]
-        if diff.high >= LIFT_POINTS:
-            notes.append(f"the CI reaches past {LIFT_POINTS:g}")
-        wording = "no detectable lift" + (f" ({'; '.join(notes)})" if notes else "")
-        return (HOLDS if powered else INCONCLUSIVE), wording, evidence
+        if e < stats.ALPHA:
+            return HOLDS, f"no real lift: within ±{LIFT_POINTS:g} points (equivalence test)", evidence
+        why = (f"p can never go below {test.min_p_value:.2g} at this n" if not test.can_reach()
+               else f"not shown within ±{LIFT_POINTS:g} points either")
+        return INCONCLUSIVE, f"no detectable lift, not shown absent ({why})", evidence
 
-    return Draft(test.p_value, judge)
+    return Draft(test.p_value, judge, equivalence)
 
 
 def _count_verdict(k: int, n: int) -> tuple[str, str]:
@@ -254,14 +293,29 @@ CLAIMS: tuple[tuple[str, Callable[[list[dict], str], Draft]], ...] = (
 )
 
 
-def evaluate_findings(records: list[dict[str, Any]]) -> list[Finding]:
-    """Every claim per backend; the claims' p-values are adjusted as one family first."""
+Drafted = tuple[int, str, str, Draft]  # finding number, claim, backend, the claim checked up to its p
+
+
+def draft_findings(records: list[dict[str, Any]]) -> list[Drafted]:
+    """Every claim per backend, checked up to its p-values (no family adjusted yet)."""
     backends = sorted({backend_label(r) for r in records})
-    drafts = [(number, claim, backend, check(records, backend))
-              for number, (claim, check) in enumerate(CLAIMS, start=1) for backend in backends]
-    adjusted = stats.adjusted_p_values([draft.p_value for *_, draft in drafts])
+    return [(number, claim, backend, check(records, backend))
+            for number, (claim, check) in enumerate(CLAIMS, start=1) for backend in backends]
+
+
+def judge_findings(drafts: list[Drafted], adjusted: list[float], equivalent: list[float]) -> list[Finding]:
+    """The verdicts, from each draft's p and equivalence p adjusted in whatever family the caller chose."""
     found = []
-    for (number, claim, backend, draft), q in zip(drafts, adjusted, strict=True):
-        verdict, wording, evidence = draft.judge(q)
-        found.append(Finding(number, claim, backend, verdict, evidence, wording, draft.p_value, q))
+    for (number, claim, backend, draft), q, e in zip(drafts, adjusted, equivalent, strict=True):
+        verdict, wording, evidence = draft.judge(q, e)
+        found.append(Finding(number, claim, backend, verdict, evidence, wording, draft.p_value, q,
+                             draft.equivalence_p))
     return found
+
+
+def evaluate_findings(records: list[dict[str, Any]]) -> list[Finding]:
+    """Every claim per backend; the claims' p-values are adjusted as one family first, their
+    equivalence tests as another."""
+    drafts = draft_findings(records)
+    return judge_findings(drafts, stats.adjusted_p_values([d.p_value for *_, d in drafts]),
+                          stats.adjusted_p_values([d.equivalence_p for *_, d in drafts]))

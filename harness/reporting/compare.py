@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.reporting import stats
+from harness.reporting import significance, stats
 from harness.reporting.frames import ok, to_frame
 from harness.reporting.labels import scenario_sort_key
 from harness.reporting.markdown import md
@@ -45,26 +45,29 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = stats.ALPHA)
     for scenario, backend in keys:
         in_a = a[(a["scenario"] == scenario) & (a["backend"] == backend)]
         in_b = b[(b["scenario"] == scenario) & (b["backend"] == backend)]
-        test = stats.mann_whitney(in_b["accuracy"].tolist(), in_a["accuracy"].tolist())
+        test = significance.mann_whitney(in_b["accuracy"].tolist(), in_a["accuracy"].tolist())
+        equivalence = significance.tost(in_b["accuracy"].tolist(), in_a["accuracy"].tolist())
         us_a, us_b = in_a["us_per_update"].median(), in_b["us_per_update"].median()
-        tests.append((test, len(in_a), len(in_b)))
+        tests.append((test, equivalence, len(in_a), len(in_b)))
         rows.append({
             "scenario": scenario, "backend": backend,
             "n A/B": f"{len(in_a)}/{len(in_b)}",
             "acc A %": in_a["accuracy"].mean(), "acc B %": in_b["accuracy"].mean(),
             "B − A (points)": in_b["accuracy"].mean() - in_a["accuracy"].mean(),
-            "Mann–Whitney p": test.p_value, stats.P_ADJUSTED: np.nan, "accuracy": "",
+            "Mann–Whitney p": test.p_value, stats.P_ADJUSTED: np.nan, "TOST p": equivalence,
+            "TOST BH-adjusted p": np.nan, "accuracy": "",
             "µs/update A": us_a, "µs/update B": us_b,
             "time B / A": us_b / us_a if us_a and not np.isnan(us_a) else np.nan,
         })
-    adjusted = stats.adjusted_p_values([test.p_value for test, _, _ in tests])
-    for row, (test, n_a, n_b), q in zip(rows, tests, adjusted, strict=True):
+    adjusted = stats.adjusted_p_values([test.p_value for test, *_ in tests])
+    equivalent = stats.adjusted_p_values([e for _, e, *_ in tests])
+    for row, (test, _, n_a, n_b), q, e in zip(rows, tests, adjusted, equivalent, strict=True):
         undecidable = f"undecidable (n={n_a}/{n_b})"
         untestable = undecidable if n_a and n_b else "only in " + ("B" if not n_a else "A")
-        row[stats.P_ADJUSTED] = q
-        row["accuracy"] = stats.verdict(q, reachable=test.can_reach(alpha), untestable=untestable,
-                                        undecidable=undecidable, words=("changed", "no significant change"),
-                                        alpha=alpha)
+        row[stats.P_ADJUSTED], row["TOST BH-adjusted p"] = q, e
+        row["accuracy"] = stats.verdict(q, reachable=test.can_reach(alpha), identical=test.identical,
+                                        equivalence=e, untestable=untestable, undecidable=undecidable,
+                                        different="changed", alpha=alpha)
     return pd.DataFrame(rows)
 
 
@@ -75,10 +78,13 @@ def render_comparison(dir_a: Path, dir_b: Path) -> str:
     family = int(table[stats.P_ADJUSTED].notna().sum()) if not table.empty else 0
     lines = [
         f"# alphabet-bench comparison\n\nA = `{dir_a}`, B = `{dir_b}`. Accuracy: two-sided "
-        f"Mann–Whitney U over seeds. Many comparisons: the {family} accuracy tests of this table are "
-        "one family, their p-values adjusted together by Benjamini–Hochberg (false discovery rate); "
-        "the raw p is shown beside the adjusted one and the verdict uses the adjusted one (changed "
-        f"when < {stats.ALPHA}). Time: median µs per update of each row's own "
+        "Mann–Whitney U over seeds (p exact given the ties), and an equivalence test (TOST, two one-sided "
+        f"Welch t-tests) that B and A lie within ±{stats.MARGIN_POINTS:g} points. Many comparisons: the "
+        f"{family} rank tests of this table are one family and the equivalence tests another, each "
+        "adjusted by Benjamini–Hochberg (false discovery rate); the raw p is shown beside the adjusted "
+        f"one and the verdict uses the adjusted ones: changed when the rank test's is < {stats.ALPHA}, "
+        f"{stats.EQUIVALENT} when instead the TOST's is, inconclusive otherwise; identical (no test) "
+        "when every seed of both scored the same. Time: median µs per update of each row's own "
         "execution (`[fast]`: the harness's compiled engine), B / A (< 1: B faster).",
         md(table, ".3g"),
     ]

@@ -25,6 +25,7 @@ def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "tutorial": (r.get("spec") or {}).get("tutorial_accuracy"),
             "notebook": (r.get("spec") or {}).get("notebook_accuracy"),
             "epochs": r.get("epochs"),
+            "tutorial_epochs": (r.get("spec") or {}).get("epochs"),  # what the tutorial trained for
             "profile": r.get("profile"),
             "train_seconds": r.get("train_seconds"),
             "first_epoch_seconds": r.get("first_epoch_seconds"),

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from harness.reporting.stats import Summary
+
 
 def md(frame: pd.DataFrame, floatfmt: str = ".2f", general: Iterable[str] = ()) -> str:
     """A frame as a pipe table; NaN/None shown as "—". Columns in `general` print in general format
@@ -24,6 +26,21 @@ def interval(low: float, high: float, fmt: str = ".1f", sep: str = " – ", miss
     if not (math.isfinite(low) and math.isfinite(high)):
         return missing
     return f"{low:{fmt}}{sep}{high:{fmt}}"
+
+
+def mean_interval(summary: Summary, fmt: str = ".1f", sep: str = " – ") -> str:
+    """The bootstrap CI of a mean; where every seed scored the same the bootstrap collapses to a point,
+    which would read as certainty: then the seeds are said to agree, with the share of seeds that
+    could still score otherwise (1 − 0.05^(1/n), the exact one-sided 95 % bound for 0 of n)."""
+    if summary.n >= 2 and summary.min == summary.max:
+        could = 100 * (1 - 0.05 ** (1 / summary.n))
+        return f"all {summary.n} at {summary.min:{fmt}} (≤ {could:.0f} % could differ)"
+    return interval(summary.ci_low, summary.ci_high, fmt, sep)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 test', '3 tests'."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def p_text(name: str, p: float, q: float) -> str:

@@ -5,7 +5,7 @@ PyTorch row that trained with the same initialisation, Adam epsilon and gate act
 keras against torch[init=keras] (both Keras's initialisation) or keras[init=torch] against
 torch. The share of the native gap left in a matched pair says how much of it those defaults
 explained; what is left belongs to the frameworks themselves (or to seed noise). Pairs are read on
-final accuracy and, where seeds carry accuracy curves, on time to 100 % (`TimeRow`).
+final accuracy and, where seeds carry accuracy curves, on time to learn for good (`TimeRow`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ from typing import Any
 
 from harness.reporting import stats
 from harness.reporting.labels import backend_label, scenario_label, scenario_sort_key
-from harness.reporting.survival import Median, Times, as_times, curve_step, first_epoch, logrank, median_time
+from harness.reporting.survival import (
+    Median,
+    Times,
+    as_times,
+    curve_step,
+    logrank,
+    median_time,
+    relapse,
+    settled_epoch,
+)
 from scenarios import NATIVE_ADAM_EPS
 
 FRAMEWORKS = ("keras", "torch")
@@ -80,12 +89,13 @@ class Group:
     label: str
     native: bool
     acc: list[float] = field(default_factory=list)  # %
-    found: list[tuple[int, bool] | None] = field(default_factory=list)  # per seed: `first_epoch` at 100 %
+    found: list[tuple[int, bool] | None] = field(default_factory=list)  # per seed: `settled_epoch` at 100 %
+    relapsed: list[bool] = field(default_factory=list)  # per seed that touched 100 %: did it drop again
     step: int = 0  # the coarsest evaluation step of those curves
 
     @property
     def times(self) -> Times | None:
-        """Time to 100 % of the seeds that carry a curve (None when none does)."""
+        """Time to learn for good of the seeds that carry a curve (None when none does)."""
         return as_times(self.found)
 
 
@@ -114,7 +124,10 @@ def _groups(records: list[dict[str, Any]]) -> dict[tuple, Group]:
         key = (scenario_label(r), r.get("execution", "idiomatic"), r["backend"], settings)
         group = groups.setdefault(key, Group(backend_label(r), native))
         group.acc.append(100.0 * r["accuracy"])
-        group.found.append(first_epoch(r.get("accuracy_curve"), 1.0))
+        group.found.append(settled_epoch(r.get("accuracy_curve"), 1.0))
+        fell = relapse(r.get("accuracy_curve"), 1.0)
+        if fell is not None and fell.touched:
+            group.relapsed.append(fell.relapsed)
         if group.found[-1] is not None:
             group.step = max(group.step, curve_step(r["accuracy_curve"]))
     return groups
@@ -146,7 +159,7 @@ def pairs(records: list[dict[str, Any]]) -> list[Pair]:
 
 @dataclass(frozen=True)
 class TimePair:
-    """A Keras group and a PyTorch group of one pair, their seeds' times to 100 %."""
+    """A Keras group and a PyTorch group of one pair, their seeds' times to learn for good."""
 
     scenario: str
     labels: tuple[str, str]  # the Keras and the PyTorch group's backend labels

@@ -19,6 +19,33 @@ from scipy import stats
 ALPHA = 0.05  # the significance level of every test a report or comparison makes
 
 
+DIFFERENT, INCONCLUSIVE, IDENTICAL = "different", "inconclusive", "identical (no test)"
+UNDECIDABLE = "undecidable at this n"
+P_ADJUSTED = "BH-adjusted p"  # the column of Benjamini–Hochberg-adjusted p-values, in every table
+MARGIN_POINTS = 2.0  # accuracies within ± this many points are "equivalent" (TOST) in every table
+EQUIVALENT = f"equivalent within ±{MARGIN_POINTS:g} points"
+
+
+def verdict(adjusted: float, *, reachable: bool = True, identical: bool = False,
+            equivalence: float = math.nan, equivalent: str = EQUIVALENT, untestable: str = "no data",
+            undecidable: str = UNDECIDABLE, different: str = DIFFERENT,
+            alpha: float = ALPHA) -> str:
+    """What a comparison of one family says: `different` when the adjusted p of its test is below
+    alpha; `equivalent` when, instead, the adjusted p of its equivalence test (TOST) is; otherwise
+    `inconclusive` ("no difference found" is not evidence of none), or `undecidable` when these
+    sample sizes could never reach alpha. `identical`: every value the same, nothing to test;
+    `untestable`: no p at all. Every table of tests words its verdicts through here."""
+    if identical:
+        return IDENTICAL
+    if not math.isfinite(adjusted):
+        return untestable
+    if reachable and adjusted < alpha:
+        return different
+    if math.isfinite(equivalence) and equivalence < alpha:
+        return equivalent
+    return INCONCLUSIVE if reachable else undecidable
+
+
 @dataclass(frozen=True)
 class Interval:
     """A confidence interval; NaN bounds when the data cannot support one (n < 2)."""
@@ -37,20 +64,6 @@ class Difference:
 
 
 @dataclass(frozen=True)
-class MannWhitney:
-    """Rank test result plus the floor on its p-value, since tiny n can never be 'significant'."""
-
-    u: float
-    p_value: float
-    prob_superiority: float
-    min_p_value: float
-
-    def can_reach(self, alpha: float = ALPHA) -> bool:
-        """Whether these sample sizes could ever give p <= alpha (False if sizes are 0)."""
-        return not math.isnan(self.min_p_value) and self.min_p_value <= alpha
-
-
-@dataclass(frozen=True)
 class Summary:
     """Descriptive figures for one group of seeds."""
 
@@ -64,7 +77,7 @@ class Summary:
     ci_high: float
 
 
-def _clean(values: Iterable[float | None]) -> np.ndarray:
+def clean(values: Iterable[float | None]) -> np.ndarray:
     """Float array without None/NaN/inf: failed seeds must not poison the figures."""
     array = np.asarray([np.nan if v is None else v for v in values], dtype=float).ravel()
     return array[np.isfinite(array)]
@@ -95,7 +108,7 @@ def bootstrap_mean_ci(
 ) -> Interval:
     """Percentile bootstrap CI of the mean; assumes nothing about the shape of the seed spread."""
     _check_confidence(confidence)
-    x = _clean(values)
+    x = clean(values)
     if x.size < 2:
         return Interval(math.nan, math.nan)
     if np.ptp(x) == 0:
@@ -113,7 +126,7 @@ def diff_of_means(
 ) -> Difference:
     """mean(a) - mean(b) with a CI from resampling each group independently (unpaired seeds)."""
     _check_confidence(confidence)
-    x, y = _clean(a), _clean(b)
+    x, y = clean(a), clean(b)
     if x.size == 0 or y.size == 0:
         return Difference(math.nan, math.nan, math.nan)
     diff = float(x.mean() - y.mean())
@@ -126,31 +139,9 @@ def diff_of_means(
     return Difference(diff, *_percentile_bounds(samples, confidence))
 
 
-def min_p_value(n_a: int, n_b: int) -> float:
-    """Smallest two-sided exact p for these sizes (no ties): 2 / C(n_a + n_b, n_a), capped at 1."""
-    if n_a <= 0 or n_b <= 0:
-        return math.nan
-    return min(1.0, 2.0 / math.comb(n_a + n_b, n_a))
-
-
-def mann_whitney(a: Iterable[float | None], b: Iterable[float | None]) -> MannWhitney:
-    """Two-sided Mann–Whitney U: a rank test, robust to the skewed, tied accuracies of few seeds."""
-    x, y = _clean(a), _clean(b)
-    if x.size == 0 or y.size == 0:
-        return MannWhitney(math.nan, math.nan, math.nan, math.nan)
-    pairs = x.size * y.size
-    floor = min_p_value(x.size, y.size)
-    if np.ptp(np.concatenate([x, y])) == 0:
-        # scipy's normal approximation divides by a zero tie-corrected variance here.
-        return MannWhitney(pairs / 2.0, 1.0, 0.5, floor)
-    result = stats.mannwhitneyu(x, y, alternative="two-sided", method="auto")
-    u = float(result.statistic)
-    return MannWhitney(u, float(result.pvalue), u / pairs, floor)
-
-
 def percentile_of(value: float, values: Iterable[float | None]) -> float:
     """Where a reference figure (e.g. the tutorial's) falls among the seeds, in percent."""
-    x = _clean(values)
+    x = clean(values)
     if x.size == 0 or not math.isfinite(value):
         return math.nan
     return float(stats.percentileofscore(x, value, kind="mean"))
@@ -158,7 +149,7 @@ def percentile_of(value: float, values: Iterable[float | None]) -> float:
 
 def summary(values: Iterable[float | None], seed: int = 0) -> Summary:
     """The per-group row of a report: location, spread, range and a bootstrap CI of the mean."""
-    x = _clean(values)
+    x = clean(values)
     if x.size == 0:
         nan = math.nan
         return Summary(0, nan, nan, nan, nan, nan, nan, nan)
@@ -192,20 +183,35 @@ def adjusted_p_values(p_values: Iterable[float | None]) -> list[float]:
     return out
 
 
+ARE = 3 / math.pi  # the Mann–Whitney test's asymptotic relative efficiency to the t-test (normal data)
+
+
+def _z(alpha: float, power: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+
+
 def seeds_for_power(difference: float, pooled_sd: float, alpha: float = ALPHA,
                     power: float = POWER) -> float:
-    """Seeds per group a two-sided two-sample t-test needs to detect `difference` with `power`
-    (normal approximation): n = 2 (z_{1-α/2} + z_power)² σ² / Δ², rounded up. NaN when the
-    spread is zero or unknown, or the difference is zero (no finite number exists)."""
+    """Seeds per group the two-sided Mann–Whitney test needs to detect `difference` with `power`: the
+    t-test's normal approximation 2 (z_{1-α/2} + z_power)² σ² / Δ² divided by the rank test's
+    asymptotic relative efficiency 3/π, rounded up. NaN when the spread is zero or unknown, or the
+    difference is zero (no finite number exists)."""
     if not (math.isfinite(difference) and math.isfinite(pooled_sd)) or pooled_sd <= 0 or difference == 0:
         return math.nan
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    return float(math.ceil(2 * (z * pooled_sd / difference) ** 2))
+    return float(math.ceil(2 * (_z(alpha, power) * pooled_sd / difference) ** 2 / ARE))
+
+
+def detectable_difference(n: int, pooled_sd: float, alpha: float = ALPHA, power: float = POWER) -> float:
+    """The smallest difference of means the Mann–Whitney test detects with `power` at n seeds per group
+    (the inverse of `seeds_for_power`): a property of the design, not of the observed difference."""
+    if n < 2 or not math.isfinite(pooled_sd) or pooled_sd < 0:
+        return math.nan
+    return float(_z(alpha, power) * pooled_sd * math.sqrt(2.0 / (n * ARE)))
 
 
 def pooled_sd(a: Iterable[float | None], b: Iterable[float | None]) -> float:
     """The pooled standard deviation of two groups (NaN with fewer than 3 values in all)."""
-    x, y = _clean(a), _clean(b)
+    x, y = clean(a), clean(b)
     dof = x.size + y.size - 2
     if x.size < 1 or y.size < 1 or dof < 1:
         return math.nan
@@ -228,37 +234,11 @@ def snap_to_attainable(printed: float, n: int) -> tuple[int, float]:
 def percentile_of_attainable(printed: float, values: Iterable[float | None], n: int) -> float:
     """`percentile_of` a printed figure snapped to the nearest k/n, compared as counts k so that a
     seed scoring exactly that fraction ties with it (and counts half) despite float rounding."""
-    x = _clean(values)
+    x = clean(values)
     if x.size == 0 or not math.isfinite(printed) or n <= 0:
         return math.nan
     k, _ = snap_to_attainable(printed, n)
     return float(stats.percentileofscore(np.rint(x * n / 100.0), k, kind="mean"))
-
-
-def sign_test(above: int, below: int) -> tuple[float, float]:
-    """Two-sided sign test of `above` against `below` (ties already dropped): (p, the smallest p
-    these counts could ever give). NaN for no counts. Seeds are the independent units."""
-    total = above + below
-    if total <= 0:
-        return math.nan, math.nan
-    return float(stats.binomtest(above, total, 0.5).pvalue), min(1.0, 2.0 * 0.5 ** total)
-
-
-DIFFERENT, NO_DIFFERENCE = "different", "no significant difference"
-P_ADJUSTED = "BH-adjusted p"  # the column of Benjamini–Hochberg-adjusted p-values, in every table
-
-
-def verdict(adjusted: float, *, reachable: bool = True, untestable: str = "no data",
-            undecidable: str = "undecidable at this n", words: tuple[str, str] = (DIFFERENT, NO_DIFFERENCE),
-            alpha: float = ALPHA) -> str:
-    """What a test of one family says, from its adjusted p: `untestable` when there is no p,
-    `undecidable` when these sample sizes could never reach `alpha`, else words[0] (significant) or
-    words[1]. Every table of tests words its verdicts through here."""
-    if not math.isfinite(adjusted):
-        return untestable
-    if not reachable:
-        return undecidable
-    return words[0] if adjusted < alpha else words[1]
 
 
 TOO_FEW, ZERO_SPREAD, NO_EFFECT = "too few seeds", "zero spread", "no difference"

@@ -1,15 +1,19 @@
-"""Time to learn as survival data: when each seed first gets every training pattern right.
+"""Time to learn as survival data, on two clocks read off each seed's `accuracy_curve`.
 
-Per seed, the first evaluated epoch of its `accuracy_curve` at a threshold; a seed that never gets
-there is right-censored at its last evaluated epoch, never dropped, so a slow framework cannot look
-fast by losing its slow seeds. Estimates and tests are scipy's (`CensoredData`, `ecdf`, `logrank`).
+*First touch*: the first evaluated epoch at ≥ θ. *Learned for good*: the first evaluated epoch from
+which every later evaluation, up to the end of the seed's budget, is ≥ θ ("for good within this
+budget"). Most seeds touch 100 % and drop below it again, so the two can be far apart; a seed that
+drops after its first touch has *relapsed*. A seed that never gets there (or whose last evaluation
+is below θ) is right-censored at its last evaluated epoch, never dropped, so a slow framework cannot
+look fast by losing its slow seeds. Estimates and tests are scipy's (`CensoredData`, `ecdf`,
+`logrank`).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +65,46 @@ def first_epoch(curve: dict[str, list] | None, threshold: float) -> tuple[int, b
     return int(epochs[-1]), False
 
 
+def settled_epoch(curve: dict[str, list] | None, threshold: float) -> tuple[int, bool] | None:
+    """(first evaluated epoch from which every later one is ≥ threshold, True), or (last evaluated
+    epoch, False) when the last evaluation is below it: censored, not learned for good within the
+    budget."""
+    epochs, accuracy = (curve or {}).get("epochs") or [], (curve or {}).get("accuracy") or []
+    if not epochs:
+        return None
+    accuracy = accuracy[:len(epochs)]
+    if not accuracy or accuracy[-1] < threshold - TOL:
+        return int(epochs[-1]), False
+    start = len(accuracy) - 1
+    while start > 0 and accuracy[start - 1] >= threshold - TOL:
+        start -= 1
+    return int(epochs[start]), True
+
+
+@dataclass(frozen=True)
+class Relapse:
+    """What a seed's curve did after its first touch of θ: whether it dropped below θ again, and the
+    lowest accuracy it fell to (NaN for a seed that never touched θ)."""
+
+    touched: bool
+    relapsed: bool
+    lowest: float
+
+
+def relapse(curve: dict[str, list] | None, threshold: float) -> Relapse | None:
+    epochs, accuracy = (curve or {}).get("epochs") or [], (curve or {}).get("accuracy") or []
+    if not epochs:
+        return None
+    first = next((i for i, acc in enumerate(accuracy) if acc >= threshold - TOL), None)
+    if first is None:
+        return Relapse(False, False, math.nan)
+    lowest = float(min(accuracy[first:]))
+    return Relapse(True, lowest < threshold - TOL, lowest)
+
+
+CLOCKS = {"first touch": first_epoch, "for good": settled_epoch}  # name → the clock's reading of a curve
+
+
 def as_times(found: Iterable[tuple[int, bool] | None]) -> Times | None:
     """`Times` of the seeds that have a curve (`first_epoch` results; None entries skipped)."""
     kept = [f for f in found if f is not None]
@@ -79,12 +123,13 @@ def curved(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("status") == "ok" and (r.get("accuracy_curve") or {}).get("epochs")]
 
 
-def times_by_cell(records: list[dict[str, Any]], threshold: float = 1.0,
-                  label: Label = scenario_label) -> dict[tuple[str, str], Times]:
-    """(scenario, backend) → every seed's time to learn, censored ones included."""
+def times_by_cell(records: list[dict[str, Any]], threshold: float = 1.0, label: Label = scenario_label,
+                  clock: Callable[[dict[str, list] | None, float], tuple[int, bool] | None] = first_epoch,
+                  ) -> dict[tuple[str, str], Times]:
+    """(scenario, backend) → every seed's time to learn on `clock`, censored ones included."""
     cells: dict[tuple[str, str], list[tuple[int, bool] | None]] = {}
     for r in curved(records):
-        cells.setdefault((label(r), backend_label(r)), []).append(first_epoch(r["accuracy_curve"], threshold))
+        cells.setdefault((label(r), backend_label(r)), []).append(clock(r["accuracy_curve"], threshold))
     ordered = sorted(cells, key=lambda k: (scenario_sort_key(k[0]), k[1]))
     return {k: times for k in ordered if (times := as_times(cells[k])) is not None}
 
@@ -116,23 +161,40 @@ def _first_at_or_below(epochs: np.ndarray, sf: np.ndarray, level: float) -> floa
     return float(epochs[hit[0]]) if hit.size else math.nan
 
 
+def _median_point(epochs: np.ndarray, sf: np.ndarray) -> float:
+    """Where the survival function crosses one half; where it sits exactly at one half (exactly half
+    the seeds learned by t), the midpoint between t and the next epoch at which it drops, the usual
+    convention for a step function (the lower value otherwise)."""
+    hit = np.nonzero(sf <= 0.5 + TOL)[0]
+    if not hit.size:
+        return math.nan
+    i = hit[0]
+    below = np.nonzero(sf < 0.5 - TOL)[0]
+    if abs(sf[i] - 0.5) <= TOL and below.size:
+        return (float(epochs[i]) + float(epochs[below[0]])) / 2.0
+    return float(epochs[i])
+
+
 def median_time(times: Times) -> Median:
-    """Median from scipy's survival function; CI where its band crosses one half (lower band → lower
-    limit, upper band → upper limit), the usual Brookmeyer–Crowley reading."""
+    """Median from scipy's survival function (the midpoint convention at exactly one half); CI where
+    its band crosses one half (lower band → lower limit, upper band → upper limit), the usual
+    Brookmeyer–Crowley reading."""
     if not any(times.learned):
         return Median(math.nan, math.nan, math.nan)
     sf = survival(times).sf
     low, high = band(sf)
-    return Median(_first_at_or_below(sf.quantiles, sf.probabilities, 0.5),
+    return Median(_median_point(sf.quantiles, sf.probabilities),
                   _first_at_or_below(sf.quantiles, low, 0.5), _first_at_or_below(sf.quantiles, high, 0.5))
 
 
-def fmt_median(m: Median, censor: float) -> str:
-    """'120 (95–150)'; 'not reached' past the last evaluated epoch."""
+def fmt_median(m: Median, censor: float, step: int = 0) -> str:
+    """'120 (95–150)'; 'not reached' past the last evaluated epoch. A time read at an evaluated epoch t
+    lies in (t − step, t]: a CI that collapses to one epoch is widened to that step."""
     if math.isnan(m.value):
         return f"not reached (> {censor:,.0f})"
+    low = m.low - step + 1 if step > 1 and m.low == m.high else m.low
     high = "not reached" if math.isnan(m.high) else f"{m.high:,.0f}"
-    return f"{m.value:,.0f} ({m.low:,.0f}–{high})"
+    return f"{m.value:,.0f} ({low:,.0f}–{high})"
 
 
 def logrank(a: Times, b: Times) -> float:

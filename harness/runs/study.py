@@ -4,7 +4,9 @@ Two folders, each an ordinary run folder with its own report:
 - `budget/`: the five cheap scenarios (all but variable_length) at K times the tutorial's
   epochs, both frameworks, anytime evaluation with the time-to-learn curve; plus the init
   ablation rows (PyTorch with Keras's initialisation, Keras with PyTorch's) at the same budget,
-  so "where the gap comes from" covers time to learn as it covers accuracy.
+  so "where the gap comes from" covers time to learn as it covers accuracy; and the Adam-epsilon
+  swap (each framework with the other's epsilon) on the scenarios where PyTorch relapses after
+  touching 100 %, to ask whether the epsilon explains the relapses.
 - `sweep/`: a units × learning-rate grid on one_char and feature_window at the tutorial's
   epochs, with anytime evaluation and the curve.
 Every part resumes like any run, so an interrupted study picks up where it stopped.
@@ -16,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from harness.runs.grid import grid_points
 from harness.runs.plan import RunRequest
-from scenarios import ScenarioOptions
+from scenarios import NATIVE_ADAM_EPS, ScenarioOptions
 
 BUDGET_SCENARIOS = ("one_char", "feature_window", "timestep_window", "batch_state", "stateful")
 SWEEP_SCENARIOS = ("one_char", "feature_window")
@@ -26,6 +28,8 @@ BUDGET_SEEDS = 20
 SWEEP_SEEDS = 10
 # The init ablation: each framework trained from the other's initialisation.
 OTHER_INIT = {"torch": "keras", "keras": "torch"}
+# The epsilon ablation, on the scenarios where PyTorch seeds relapse after first touching 100 %.
+EPS_SCENARIOS = ("timestep_window", "stateful")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,12 @@ def study_parts(base: RunRequest, budget_seeds: int = BUDGET_SEEDS, sweep_seeds:
             parts.append(StudyPart("budget", f"{backend} with {OTHER_INIT[backend]}'s initialisation",
                                    replace(budget, backends=(backend,),
                                            options=ScenarioOptions(init=OTHER_INIT[backend]))))
+    for backend in base.backends:
+        if backend in OTHER_INIT:
+            eps = NATIVE_ADAM_EPS[OTHER_INIT[backend]]
+            parts.append(StudyPart("budget", f"{backend} with {OTHER_INIT[backend]}'s Adam epsilon ({eps:g})",
+                                   replace(budget, backends=(backend,), scenarios=EPS_SCENARIOS,
+                                           options=ScenarioOptions(adam_eps=eps))))
     sweep = replace(common, scenarios=SWEEP_SCENARIOS, seeds=tuple(range(sweep_seeds)),
                     grid=grid_points(ScenarioOptions(), SWEEP_GRID))
     parts.append(StudyPart("sweep", "units × learning rate at the tutorial's epochs", sweep))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.reporting import anytime
 from harness.reporting.claims import FAILS, HOLDS, evaluate_findings
 from harness.reporting.report import render
 from harness.reporting.sections import budget
@@ -43,13 +44,13 @@ def flipping() -> list[dict]:
 def test_as_of_replaces_accuracy_predictions_and_probes():
     record = make_record("stateful", "torch", 0)
     record["checkpoints"] = [checkpoint(record, 10, {"C": "D"}, generate_from_A={"share_correct": 0.5})]
-    then = budget.as_of(record, 10)
+    then = anytime.as_of(record, 10)
     assert then["accuracy"] == pytest.approx(24 / 25) and then["epochs"] == 10
     assert next(p for p in then["patterns"] if p["expected"] == "C")["predicted"] == "D"
     assert then["probes"] == {"generate_from_A": {"share_correct": 0.5}}
-    assert budget.as_of(record, 11) is None  # no checkpoint there: the record is left out
+    assert anytime.as_of(record, 11) is None  # no checkpoint there: the record is left out
     record["checkpoints"][0]["predicted"] = "AB"  # does not match the patterns
-    assert budget.as_of(record, 10) is None
+    assert anytime.as_of(record, 10) is None
 
 
 def test_verdicts_per_epoch_and_the_change_sentence():
@@ -84,22 +85,29 @@ def test_late_collapse_is_found_and_a_small_dip_is_not():
                                 checkpoint(collapsed, 500, dict.fromkeys("BCDEF", "Z"))]
     dip = make_record("one_char", "torch", 1, wrong={"B": "Z"})  # final 96 %
     dip["accuracy_curve"] = {"epochs": [100, 200, 300], "accuracy": [0.5, 1.0, 0.96]}
-    table = budget.late_collapses([collapsed, dip])
+    table = anytime.late_collapses([collapsed, dip])
     assert len(table) == 1
     row = table.iloc[0]
     assert (row["backend"], row["scenario"], row["seed"], row["at epoch"]) == ("keras", "one_char", 3, 250)
     assert row["best %"] == 100.0 and row["final %"] == pytest.approx(80.0)
     assert row["drop (points)"] == pytest.approx(20.0)
-    text = budget_section([collapsed, dip])
-    assert f"at least {budget.COLLAPSE_POINTS:g} points below" in text
-    assert "keras: 1 of 1 seeds; torch: 0 of 1 seeds" in text
+    # the dip carries an accuracy curve, so the list sits in Time to learn beside the relapses
+    text = render(ReportView([collapsed, dip]))
+    learning = text.split("## Time to learn")[1].split("\n## ")[0]
+    assert f"at least {anytime.COLLAPSE_POINTS:g} points below" in learning
+    assert "keras: 1 of 1 seeds; torch: 0 of 1 seeds" in learning
+    assert "### Late collapses" not in budget_section([collapsed, dip])
+    # checkpoints alone (no curve anywhere): Budget lists it, and there is no Time to learn section
+    text = budget_section([collapsed])
+    assert f"at least {anytime.COLLAPSE_POINTS:g} points below" in text and "keras: 1 of 1 seeds" in text
 
 
 def test_accuracy_at_checkpoints_has_mean_and_ci():
     tables = budget.accuracy_at_checkpoints(flipping())
     assert len(tables) == 1
     rows = tables[0].set_index("backend")
-    assert rows.loc["torch", "1,250"] == "96.0 (96.0–96.0)" and rows.loc["keras", "5,000"].startswith("100.0")
+    # every torch seed at 96.0 there: a bootstrap CI would collapse to 96.0–96.0 and read as certainty
+    assert rows.loc["torch", "1,250"] == "96.0 (all 3)" and rows.loc["keras", "5,000"].startswith("100.0")
 
 
 def test_section_is_rendered_with_the_table_and_sentences():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import numpy as np
 import pytest
+from scipy import stats as sps
 
 from harness.reporting import stats
 from harness.reporting.claims import (
@@ -36,6 +39,45 @@ def window(seed, n_wrong, backend="torch"):
 def single(seed, n_wrong, backend="torch"):
     """A one_char seed with its last `n_wrong` of 25 targets wrong: (25 - n_wrong) / 25."""
     return one_char(seed, ALPHABET[26 - n_wrong:], backend)
+
+
+NO_LIFT_IDENTICAL = "no lift: every seed scores the same on the shared targets"
+
+
+def shared(n_wrong: int) -> float:
+    """A `single` or `window` seed's accuracy (%) on the 23 targets both scenarios have (D–Z): their last
+    `n_wrong` targets are all among them."""
+    return 100.0 * (23 - n_wrong) / 23
+
+
+def exact_p(a: list[float], b: list[float]) -> tuple[float, float]:
+    """Two-sided rank-sum p exact given the ties, and the smallest p these tied values allow, by brute
+    force: every one of the C(N, len(a)) ways to draw a's midranks from the pooled sample; p is 2 × the
+    smaller tail at a's observed rank sum, the floor 2 × the smaller of the two extreme sums' shares."""
+    ranks = sps.rankdata(np.array(a + b, dtype=float))
+    observed = ranks[: len(a)].sum()
+    sums = np.array([ranks[list(c)].sum() for c in itertools.combinations(range(len(ranks)), len(a))])
+    p = min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
+    floor = min(1.0, 2 * min(np.mean(sums <= sums.min() + 1e-9), np.mean(sums >= sums.max() - 1e-9)))
+    return p, floor
+
+
+def tost_by_hand(a: list[float], b: list[float], margin: float = 5.0) -> float:
+    """TOST written out: Welch's t of mean(a) − mean(b) against −margin and +margin, with the
+    Welch–Satterthwaite df; p is the larger of the two one-sided p-values."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
+    diff = x.mean() - y.mean()
+    return float(max(sps.t.sf((diff + margin) / se, df), sps.t.cdf((diff - margin) / se, df)))
+
+
+def seeds_for_five_points(a: list[float], b: list[float]) -> int:
+    """Seeds per group for 80 % power at a 5-point lift: 2 (z(0.975) + z(0.80))² σ² / 5² / (3/π), up."""
+    x, y = np.asarray(a), np.asarray(b)
+    sd = math.sqrt((((x - x.mean()) ** 2).sum() + ((y - y.mean()) ** 2).sum()) / (x.size + y.size - 2))
+    return math.ceil(2 * ((1.959964 + 0.841621) * sd / 5) ** 2 / (3 / math.pi))
 
 
 def test_end_of_alphabet_wording_follows_share_and_sign_test():
@@ -71,40 +113,118 @@ def test_findings_tests_are_one_family_and_the_adjusted_p_decides():
 
 
 def test_small_but_real_lift():
-    """30 seeds per group, a ≈ 3-point lift with tiny spread: real (significant) and small (< 5)."""
+    """30 seeds per group with tiny spread, a lift significant and under 5 points. Like for like on D–Z:
+    one_char 28 × 19/23 and 2 × 18/23 (82.32 %), the window 28 × 20/23 and 2 × 19/23 (86.67 %): +30/690
+    = +4.35 points; as the tutorial compared them, one_char on its 25 targets is 628/750 = 83.73 %:
+    +2.93 points."""
     records = ([single(s, 4 if s % 15 else 5) for s in range(30)]
                + [window(s, 3 if s % 15 else 4) for s in range(30)])
     found = verdicts(records)[(2, "torch")]
     assert (found.verdict, found.wording) == (MIXED, "small but real lift (< 5 points)")
-    assert "lift +2.9 points" in found.evidence and found.p_adjusted < 1e-6
+    like_for_like = ("on the 23 targets both have (D–Z): feature_window 86.7 % vs one_char 82.3 %, "
+                     "lift +4.3 points")
+    assert like_for_like in found.evidence
+    assert "as the tutorial compared them, each on its own targets (23 vs 25): +2.9 points" in found.evidence
+    assert found.p_adjusted < 1e-6
     assert "a 5-point lift needs" in found.evidence and "enough seeds here" in found.evidence
 
 
 def test_real_lift_and_no_lift():
+    # one_char 5 wrong: 18/23 = 78.26 % on D–Z (20/25 = 80 % on its own targets), the window 100 %: +21.7
+    # like for like, +20.0 as the tutorial compared them; 5 vs 5 fully apart: exact p = 2 / C(10, 5)
     low = [single(s, 5) for s in range(5)]
     found = verdicts(low + [window(s, 0) for s in range(5)])[(2, "torch")]
     assert (found.verdict, found.wording) == (FAILS, "real lift (≥ 5 points)")
-    assert "lift +20.0 points" in found.evidence
+    assert "lift +21.7 points" in found.evidence and "(23 vs 25): +20.0 points" in found.evidence
+    assert found.p_value == pytest.approx(2 / 252)
     worse = verdicts([single(s, 0) for s in range(5)] + [window(s, 5) for s in range(5)])[(2, "torch")]
     assert (worse.verdict, worse.wording) == (HOLDS, "no lift: the window scores lower")
 
 
-def test_no_detectable_lift_says_whether_the_seeds_could_have_seen_one():
+def test_no_lift_holds_only_when_an_equivalence_test_shows_it():
+    # 45 seeds each, like for like one_char 21, 19, 17 of 23 and the window 22, 19, 17: lift +1.45 points,
+    # not significant; TOST ±5 by hand 0.021 (its own family of one): shown within ±5 → holds
     spread = ([single(s, (2, 4, 6)[s % 3]) for s in range(45)]
               + [window(s, (1, 4, 6)[s % 3]) for s in range(45)])
     powered = verdicts(spread)[(2, "torch")]
-    assert (powered.verdict, powered.wording) == (HOLDS, "no detectable lift")
-    assert "a 5-point lift needs 40 seeds each" in powered.evidence
+    ones = [shared((2, 4, 6)[s % 3]) for s in range(45)]
+    windows = [shared((1, 4, 6)[s % 3]) for s in range(45)]
+    assert powered.p_adjusted >= stats.ALPHA
+    assert powered.p_equivalence == pytest.approx(tost_by_hand(windows, ones))
+    assert powered.p_equivalence == pytest.approx(0.0211, abs=1e-4)
+    assert (powered.verdict, powered.wording) == (HOLDS, "no real lift: within ±5 points (equivalence test)")
+    assert "TOST ±5 points p = 0.021, BH-adjusted 0.021" in powered.evidence
+    # pooled SD 8.16 points: 2 (2.80158 · 8.16 / 5)² / (3/π) = 43.8 → 44
+    assert seeds_for_five_points(windows, ones) == 44
+    assert "a 5-point lift needs 44 seeds each" in powered.evidence
     assert "enough seeds here" in powered.evidence
+    # 6 seeds each at 0, 5, 10 wrong: no lift like for like, but far too much spread to show it within ±5
     wide = [single(s, (0, 5, 10)[s % 3]) for s in range(6)] + [window(s, (0, 5, 10)[s % 3]) for s in range(6)]
     few = verdicts(wide)[(2, "torch")]
+    values = [shared((0, 5, 10)[s % 3]) for s in range(6)]
+    assert few.p_value == pytest.approx(1.0)
+    assert few.p_equivalence == pytest.approx(tost_by_hand(values, values)) == pytest.approx(0.333, abs=1e-3)
     assert few.verdict == INCONCLUSIVE
-    assert few.wording == "no detectable lift (too few seeds to detect a 5-point lift; the CI reaches past 5)"
+    assert few.wording == "no detectable lift, not shown absent (not shown within ±5 points either)"
     assert "too few seeds here" in few.evidence
-    tiny = verdicts([single(s, 4) for s in range(3)] + [window(s, 3) for s in range(3)])[(2, "torch")]
-    assert tiny.wording == "no detectable lift (p can never go below 0.1 at this n)"
+    # 3 seeds each, all values apart (one_char 21, 17, 13 of 23, the window 22, 18, 14): the extreme rank
+    # sums come one way each of C(6, 3) = 20, so p can never go below 2/20 = 0.1
+    tiny = verdicts([single(s, (2, 6, 10)[s]) for s in range(3)]
+                    + [window(s, (1, 5, 9)[s]) for s in range(3)])[(2, "torch")]
+    p, floor = exact_p([shared(n) for n in (1, 5, 9)], [shared(n) for n in (2, 6, 10)])
+    assert floor == pytest.approx(0.1) and tiny.p_value == pytest.approx(p) == pytest.approx(0.7)
+    assert (tiny.verdict, tiny.wording) == (
+        INCONCLUSIVE, "no detectable lift, not shown absent (p can never go below 0.1 at this n)")
     same = verdicts([single(s, 0) for s in range(5)] + [window(s, 0) for s in range(5)])[(2, "torch")]
-    assert same.wording == "no detectable lift" and "zero spread" in same.evidence
+    assert (same.verdict, same.wording) == (HOLDS, NO_LIFT_IDENTICAL)
+    assert "zero spread" in same.evidence and math.isnan(same.p_value) and math.isnan(same.p_equivalence)
+
+
+def test_the_lift_is_judged_on_the_targets_both_scenarios_have():
+    # one_char seeds that miss only B and C (no target of the window) score 23/25 = 92 % on their own
+    # targets but 100 % on D–Z: like for like there is no lift, as the tutorial compared them +8.0 points
+    perfect = [one_char(s, "BC") for s in range(5)] + [window(s, 0) for s in range(5)]
+    found = verdicts(perfect)[(2, "torch")]
+    assert "on the 23 targets both have (D–Z): feature_window 100.0 % vs one_char 100.0 %, lift +0.0" in (
+        found.evidence)
+    assert "as the tutorial compared them, each on its own targets (23 vs 25): +8.0 points" in found.evidence
+    assert (found.verdict, found.wording) == (HOLDS, NO_LIFT_IDENTICAL)
+    # with spread: 30 seeds each missing 0, 1, 2 of their last targets, one_char B and C as well. On D–Z
+    # both score (23 − k)/23, the same values: Mann–Whitney p = 1 (its rank sum is the mean), TOST ±5 by
+    # hand 7.4e-7. On their own targets one_char is (23 − k)/25: mean 88.0 % against the window's
+    # 95.65 %, a +7.7-point "lift" that would have read as a real one
+    ks = [s % 3 for s in range(30)]
+    records = ([one_char(s, "BC" + ALPHABET[26 - k:] if k else "BC") for s, k in enumerate(ks)]
+               + [window(s, k) for s, k in enumerate(ks)])
+    found = verdicts(records)[(2, "torch")]
+    values = [shared(k) for k in ks]
+    assert found.p_value == pytest.approx(1.0)
+    assert found.p_equivalence == pytest.approx(tost_by_hand(values, values))
+    assert found.p_equivalence == pytest.approx(7.43e-7, rel=1e-3)
+    assert (found.verdict, found.wording) == (HOLDS, "no real lift: within ±5 points (equivalence test)")
+    published = np.mean(values) - np.mean([100.0 * (23 - k) / 25 for k in ks])
+    assert published == pytest.approx(100 * 22 * (1 / 23 - 1 / 25))  # 7.65
+    assert "feature_window 95.7 % vs one_char 95.7 %, lift +0.0 points" in found.evidence
+    assert f"(23 vs 25): {published:+.1f} points" in found.evidence and "+7.7 points" in found.evidence
+
+
+def test_a_lift_neither_significant_nor_shown_within_the_margin_is_inconclusive():
+    # 6 seeds each, wide spread: one_char 0, 5, 10 wrong (23, 18, 13 of 23 on D–Z), the window 0, 4, 9
+    # (23, 19, 14): lift +2/69 = +2.9 points. Exact p by enumerating the C(12, 6) = 924 splits: 0.59,
+    # not significant; TOST ±5 by hand 0.42: not shown within ±5. "No detectable lift" is no evidence
+    # of none: inconclusive, not holds.
+    records = ([single(s, (0, 5, 10)[s % 3]) for s in range(6)]
+               + [window(s, (0, 4, 9)[s % 3]) for s in range(6)])
+    found = verdicts(records)[(2, "torch")]
+    windows = [shared((0, 4, 9)[s % 3]) for s in range(6)]
+    ones = [shared((0, 5, 10)[s % 3]) for s in range(6)]
+    p, _ = exact_p(windows, ones)
+    assert found.p_value == pytest.approx(p) == pytest.approx(0.589, abs=1e-3)
+    assert found.p_adjusted >= stats.ALPHA
+    assert found.p_equivalence == pytest.approx(tost_by_hand(windows, ones)) == pytest.approx(0.424, abs=1e-3)
+    assert "lift +2.9 points" in found.evidence
+    assert found.verdict == INCONCLUSIVE and found.verdict != HOLDS
+    assert found.wording == "no detectable lift, not shown absent (not shown within ±5 points either)"
 
 
 def test_every_seed_claims_count_the_seeds():
@@ -167,6 +287,8 @@ def test_every_claim_is_reported_per_backend_with_its_p_values():
 
 
 def test_thresholds_name_the_rules_the_verdicts_use():
-    for text in ("13 of 25 targets: 52 % by chance", "'small but real lift'", "'no detectable lift'",
-                 "80 % power", "Benjamini–Hochberg-adjusted p < 0.05", "≥ 97 %"):
+    for text in ("13 of 25 targets: 52 % by chance", "'small but real lift'", "'no real lift'",
+                 "equivalence test (TOST", "each seed scored on the targets both scenarios have",
+                 "is inconclusive when it does not", "80 % power", "Benjamini–Hochberg-adjusted p < 0.05",
+                 "≥ 97 %"):
         assert text in THRESHOLDS

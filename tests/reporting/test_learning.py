@@ -1,4 +1,5 @@
-"""Time to learn: first epoch at 100 % on synthetic curves, censoring, scipy's median/CI and logrank."""
+"""Time to learn: first epoch at 100 % on synthetic curves, censoring, scipy's median/CI and logrank
+(both clocks on every-monotone curves here; `test_two_clocks` has the curves where they differ)."""
 
 from __future__ import annotations
 
@@ -48,10 +49,15 @@ def test_a_seed_that_never_learns_is_counted_as_censored():
     records = [seed("torch", 0, 35), seed("torch", 1, 50), seed("torch", 2, None)]
     times = survival.times_by_cell(records)[("one_char", "torch")]
     assert times.epochs == (35.0, 50.0, 100.0) and times.learned == (True, True, False)
+    assert survival.times_by_cell(records, clock=survival.settled_epoch)[("one_char", "torch")] == times
     row = time_to_learn.learning_table(records).iloc[0]
-    assert row["n"] == 3 and row["learned 100 %"] == "2/3 (67%)"
-    assert row["learned ≥ 95 %"] == "2/3"
-    assert row["median epoch to 100 % (95 % CI)"].startswith("50 (")
+    # 2 of 3 learned; the exact 95 % CI of 2/3: lower = the 2.5 % quantile of Beta(2, 2), where
+    # 3x² − 2x³ = 0.025 → x ≈ 0.094; upper = the 97.5 % quantile of Beta(3, 1) = 0.975^(1/3) ≈ 0.992
+    assert row["n"] == 3 and row["learned for good (95 % CI)"] == "2/3 (9–99 %)"
+    assert row["touched 100 %"] == "2/3" and row["relapsed after first touch"] == "0/2"
+    # Kaplan–Meier: 2/3 after 35, 1/3 after 50 (the censored seed at 100 comes later) → median 50
+    assert row["median epoch, for good (95 % CI)"].startswith("50 (")
+    assert row["median epoch, first touch (95 % CI)"].startswith("50 (")
 
 
 def test_median_and_ci_come_from_scipy():

@@ -429,8 +429,8 @@ def test_every_section_renders_empty_or_under_its_own_heading(rich_view):
     assert all(section.render(rich_view) for section in ORDER)  # the rich view exercises every section
     plain = [section.title for section in ORDER if not section.render(plain_view())]
     assert plain == ["Sweep in this folder", "Where the Keras–PyTorch gap comes from",
-                     "Budget: accuracy against training epochs", "Time to learn", "Sweeps", "Failures",
-                     "pytest-benchmark timings", "Warnings"]
+                     "Where the relapses come from", "Budget: accuracy against training epochs",
+                     "Time to learn", "Sweeps", "Failures", "pytest-benchmark timings", "Warnings"]
     for section in WITHOUT_RECORDS:  # what a folder without records still renders
         text = section.render(ReportView([], benchmark_json=rich_view.benchmark_json, warnings=["w"]))
         assert text.startswith(f"## {section.title}\n\n")

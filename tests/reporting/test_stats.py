@@ -8,17 +8,17 @@ import warnings
 import numpy as np
 import pytest
 
+from harness.reporting.significance import mann_whitney, sign_test
 from harness.reporting.stats import (
     Interval,
     adjusted_p_values,
     bootstrap_mean_ci,
+    detectable_difference,
     diff_of_means,
-    mann_whitney,
     percentile_of,
     percentile_of_attainable,
     pooled_sd,
     seeds_for_power,
-    sign_test,
     snap_to_attainable,
     summary,
 )
@@ -61,15 +61,17 @@ def test_min_p_value_is_attained_by_separated_groups():
     assert result.p_value == pytest.approx(result.min_p_value)
 
 
-def test_identical_groups_give_p_one_without_warnings():
+def test_identical_groups_are_no_test_without_warnings():
+    """Every value the same: nothing to test (p NaN, so no BH family counts it), said as identical."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = mann_whitney([100.0] * 5, [100.0] * 4)
         single = mann_whitney([84.0], [84.0])
-    assert result.p_value == 1.0
+    assert result.identical and math.isnan(result.p_value) and not result.can_reach()
     assert result.prob_superiority == 0.5
     assert result.u == pytest.approx(10.0)
-    assert single.p_value == 1.0 and single.prob_superiority == 0.5
+    assert single.identical and math.isnan(single.p_value) and single.prob_superiority == 0.5
+    assert not mann_whitney([100.0] * 5, [100.0, 95.0]).identical
 
 
 def test_mann_whitney_empty_groups():
@@ -176,12 +178,20 @@ def test_summary_drops_failed_seeds_and_handles_small_n():
 
 
 def test_seeds_for_power_by_hand():
-    # z_0.975 + z_0.8 = 1.95996 + 0.84162 = 2.80158; n = 2 (2.80158 · 5 / 2)² = 98.1 → 99
-    assert seeds_for_power(2.0, 5.0) == 99
-    assert seeds_for_power(-2.0, 5.0) == 99  # the sign of the difference does not matter
-    assert seeds_for_power(4.0, 4.0) == 16  # 2 · 2.80158² = 15.7
+    # z_0.975 + z_0.8 = 1.95996 + 0.84162 = 2.80158; the t-test needs 2 (2.80158 · 5 / 2)² = 98.1 seeds,
+    # the rank test that many over its efficiency 3/π = 0.95493: 102.7 → 103
+    assert seeds_for_power(2.0, 5.0) == 103
+    assert seeds_for_power(-2.0, 5.0) == 103  # the sign of the difference does not matter
+    assert seeds_for_power(4.0, 4.0) == 17  # 2 · 2.80158² / 0.95493 = 16.4
     for difference, sd in ((2.0, 0.0), (0.0, 5.0), (2.0, math.nan)):
         assert math.isnan(seeds_for_power(difference, sd))
+
+
+def test_detectable_difference_by_hand_and_inverts_the_seed_count():
+    # 2.80158 · 4 · √(2 / (20 · 0.95493)) = 3.626
+    assert detectable_difference(20, 4.0) == pytest.approx(3.626, abs=1e-3)
+    assert seeds_for_power(detectable_difference(20, 4.0) + 1e-9, 4.0) == 20
+    assert math.isnan(detectable_difference(1, 4.0)) and math.isnan(detectable_difference(20, math.nan))
 
 
 def test_pooled_sd_by_hand():

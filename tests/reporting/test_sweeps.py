@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats as sps
 
 from harness.reporting import stats
 from harness.reporting.grid import find_sweeps, grid_label, reference_timings, reference_view
@@ -78,6 +81,17 @@ def test_grid_table_has_every_point_and_backend():
     assert "ttl_median" not in table  # no accuracy curves recorded
 
 
+def tost_by_hand(a: list[float], b: list[float], margin: float = 2.0) -> float:
+    """TOST written out: Welch's t of mean(a) − mean(b) against −margin and +margin, with the
+    Welch–Satterthwaite df; p is the larger of the two one-sided p-values."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
+    diff = x.mean() - y.mean()
+    return float(max(sps.t.sf((diff + margin) / se, df), sps.t.cdf((diff - margin) / se, df)))
+
+
 def test_gap_per_grid_point_is_bh_adjusted_across_the_scenarios_grid():
     records = grid()
     table = gap_table(records, find_sweeps(records)["one_char"])
@@ -86,12 +100,25 @@ def test_gap_per_grid_point_is_bh_adjusted_across_the_scenarios_grid():
     assert (table["BH-adjusted p"] >= table["Mann–Whitney p"]).all()
     points = zip(table["units"], table["learning_rate"], strict=True)
     verdicts = dict(zip(points, table["verdict"], strict=True))
+    # units=8, lr=0.01: keras 96, 100 ×5 vs torch 84/80 ×3 — every torch seed below every keras seed,
+    # exact p 2 / C(12, 6) = 2/924 = 0.0022, BH-adjusted ×4 = 0.0087: different
+    assert table["Mann–Whitney p"][1] == pytest.approx(2 / 924)
     assert verdicts[(8, 0.01)] == "different"
-    assert verdicts[(32, 0.001)] == "no significant difference"
+    # elsewhere keras and torch both score 96, 100 ×5: gap 0, TOST ±2 by hand 0.030 at each of the three
+    # points and ≈ 1 at the gap; BH over the grid's 4 TOST p's: 0.030 · 4/3 = 0.040 < 0.05: equivalent
+    even, gap = [96.0] + [100.0] * 5, [100 * (1 - n / 25) for n in (4, 5) * 3]
+    tosts = [tost_by_hand(even, even), tost_by_hand(even, gap), tost_by_hand(even, even),
+             tost_by_hand(even, even)]
+    assert list(table["TOST p"]) == pytest.approx(tosts)
+    assert list(table["TOST BH-adjusted p"]) == pytest.approx(list(sps.false_discovery_control(tosts)))
+    assert tosts[0] == pytest.approx(0.0299, abs=1e-4)
+    assert table["TOST BH-adjusted p"][0] == pytest.approx(tosts[0] * 4 / 3) and tosts[0] * 4 / 3 < 0.05
+    equivalent = [verdicts[p] for p in ((8, 0.001), (32, 0.001), (32, 0.01))]
+    assert equivalent == ["equivalent within ±2 points"] * 3
     assert table.loc[table["verdict"] == "different", "gap (points)"].iloc[0] == pytest.approx(18.0 - 4.0 / 6)
     text = sweeps_section(records)
-    assert ("differs at 1 of 4 grid points after adjustment (units=8, learning_rate=0.01: +17.3 points)"
-            in text)
+    assert ("one_char, Keras − PyTorch over 4 grid points after adjustment: 1 different, 3 equivalent within "
+            "±2 points (units=8, learning_rate=0.01: +17.3 points).") in text
     assert "![accuracy against each swept knob](sweeps.png)" in text
 
 

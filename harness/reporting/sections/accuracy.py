@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 from harness.reporting import stats
 from harness.reporting.frames import ok
 from harness.reporting.labels import backend_label, scenario_label
-from harness.reporting.markdown import interval, md
+from harness.reporting.markdown import md, mean_interval
 from harness.reporting.plotting import WIDTH_IN, cell, colours, ok_records, scenarios
 from harness.reporting.section import Plot, Section
 from harness.reporting.view import ReportView
@@ -39,10 +39,14 @@ def _registry_count(label: str) -> int | None:
         return None
 
 
-def _reference(printed: float | None, values: list[float], n: int | None) -> tuple[object, float]:
-    """A published figure as shown (with the k/n it was snapped to) and its percentile among seeds."""
+def _reference(printed: float | None, values: list[float], n: int | None,
+               same_budget: bool = True) -> tuple[object, float]:
+    """A published figure as shown (with the k/n it was snapped to) and its percentile among seeds;
+    no percentile when the seeds trained for other epochs than the figure's run (like with like)."""
     if printed is None or pd.isna(printed):
         return None, np.nan
+    if not same_budget:
+        return f"{printed:.2f} (other epochs)", np.nan
     if not n:
         return printed, stats.percentile_of(printed, values)
     k, _ = stats.snap_to_attainable(printed, n)
@@ -58,12 +62,14 @@ def accuracy_table(frame: pd.DataFrame, records: list[dict[str, Any]] | None = N
         acc = ok(group)["accuracy"].tolist()
         s = stats.summary(acc)
         n_patterns = counts.get((scenario, backend)) or _registry_count(scenario)
-        tutorial, tutorial_pct = _reference(group["tutorial"].iloc[0], acc, n_patterns)
-        notebook, notebook_pct = _reference(group["notebook"].iloc[0], acc, n_patterns)
+        budget = group["tutorial_epochs"].iloc[0] if "tutorial_epochs" in group else None
+        same = budget is None or pd.isna(budget) or budget == group["epochs"].iloc[0]
+        tutorial, tutorial_pct = _reference(group["tutorial"].iloc[0], acc, n_patterns, same)
+        notebook, notebook_pct = _reference(group["notebook"].iloc[0], acc, n_patterns, same)
         rows.append({
             "scenario": scenario, "backend": backend, "epochs": group["epochs"].iloc[0], "n": s.n,
             "mean": s.mean, "std": s.std, "median": s.median, "min": s.min, "max": s.max,
-            "95 % CI of mean": interval(s.ci_low, s.ci_high),
+            "95 % CI of mean": mean_interval(s),
             "tutorial": tutorial, "tutorial pct": tutorial_pct,
             "notebook": notebook, "notebook pct": notebook_pct,
         })
@@ -84,7 +90,10 @@ TEXT = (
     "run, `notebook` the seed notebook's. Both printed their figure rounded to two decimals, while "
     "a seed can only score k/n (n = the scenario's evaluated patterns), so each figure is snapped "
     "to the nearest attainable k/n, shown after the arrow (86.96 → 20/23), before it is placed "
-    "among the seeds. `pct` is that snapped figure's percentile in this run's seed distribution: "
+    "among the seeds; a run of other epochs than the tutorial's is not placed among them (`other "
+    "epochs`). Where every seed scored the same the bootstrap has nothing to resample: the CI column "
+    "says so, with how large a share of seeds could still score otherwise (exact one-sided 95 % bound "
+    "for none of n seen). `pct` is that snapped figure's percentile in this run's seed distribution: "
     "the share of seeds below it plus half of those that scored exactly it (scipy's "
     "`percentileofscore`, kind=\"mean\"): 0 = below every seed, 50 = typical or tied with every "
     "seed, 100 = above every seed."

@@ -9,6 +9,7 @@ pattern's prediction and the probes at an epoch) and `accuracy_curve` (accuracy 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -16,72 +17,55 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from harness.reporting import stats
-from harness.reporting.claims import FAILS, HOLDS, INCONCLUSIVE, MIXED, NO_DATA, evaluate_findings
-from harness.reporting.labels import Label, backend_label, scenario_label, scenario_sort_key
+from harness.reporting.anytime import (
+    as_of,
+    checkpoint_epochs,
+    collapse_text,
+    has_anytime,
+    has_checkpoints,
+    scored,
+    seed_points,
+)
+from harness.reporting.claims import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    MIXED,
+    NO_DATA,
+    draft_findings,
+    judge_findings,
+)
+from harness.reporting.labels import backend_label, scenario_label, scenario_sort_key
 from harness.reporting.markdown import md
 from harness.reporting.plotting import colours, legend, log_epochs, panels, scenarios
 from harness.reporting.section import Plot, Section
+from harness.reporting.survival import curved
 from harness.reporting.view import ReportView
 
-COLLAPSE_POINTS = 10.0  # best checkpoint/curve accuracy minus final accuracy that counts as a collapse
 BAND_RESAMPLES = 2_000  # bootstrap resamples per epoch for the figure's band (seeded: deterministic)
 # The findings' coarse verdicts (`Finding.verdict`, the category meant for comparing across epochs).
 SYMBOLS = {HOLDS: "✓", FAILS: "✗", MIXED: "~", INCONCLUSIVE: "?", NO_DATA: ""}
 
 
-def ok_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in records if r.get("status") == "ok" and r.get("accuracy") is not None]
-
-
-def has_checkpoints(records: list[dict[str, Any]]) -> bool:
-    return any(r.get("checkpoints") for r in ok_records(records))
-
-
-def has_anytime(records: list[dict[str, Any]]) -> bool:
-    """Whether the Budget section has anything to show: checkpoints or accuracy curves."""
-    return any(r.get("checkpoints") or (r.get("accuracy_curve") or {}).get("epochs")
-               for r in ok_records(records))
-
-
-def seed_points(record: dict[str, Any], curve: bool = True) -> dict[int, float]:
-    """epoch → accuracy (0–1) of one seed: its checkpoints, and its accuracy curve when `curve`."""
-    points = {int(c["epoch"]): float(c["accuracy"]) for c in record.get("checkpoints") or []}
-    data = record.get("accuracy_curve") or {}
-    if curve:
-        points.update(zip(map(int, data.get("epochs") or []), map(float, data.get("accuracy") or []),
-                          strict=False))
-    return dict(sorted(points.items()))
-
-
-def as_of(record: dict[str, Any], epoch: int) -> dict[str, Any] | None:
-    """The record as if training had stopped at `epoch`, from its checkpoint there (None if it has none,
-    or one whose predictions do not match its patterns)."""
-    checkpoint = next((c for c in record.get("checkpoints") or [] if c["epoch"] == epoch), None)
-    if checkpoint is None or record.get("status") != "ok":
-        return None
-    predicted, patterns = checkpoint.get("predicted") or "", record.get("patterns") or []
-    if len(predicted) != len(patterns):
-        return None
-    return {**record, "accuracy": checkpoint["accuracy"], "epochs": epoch,
-            "probes": checkpoint.get("probes") or {},
-            "patterns": [{**p, "predicted": letter} for p, letter in zip(patterns, predicted, strict=True)],
-            "checkpoints": [], "accuracy_curve": None}
-
-
-def checkpoint_epochs(records: list[dict[str, Any]]) -> list[int]:
-    return sorted({int(c["epoch"]) for r in ok_records(records) for c in r.get("checkpoints") or []})
-
-
 def verdicts_by_epoch(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[int, str]]:
     """Verdict per (finding, backend) × checkpoint epoch (NO_DATA where the records have no checkpoint
-    there), and each finding's claim."""
+    there), and each finding's claim. A finding's tests at every checkpoint epoch (and backend) are one
+    family, adjusted together: re-asking the same question at many budgets is many tests."""
+    drafts = [(epoch, d) for epoch in checkpoint_epochs(records)
+              for d in draft_findings([s for s in (as_of(r, epoch) for r in records) if s is not None])]
+    adjusted, equivalent = [math.nan] * len(drafts), [math.nan] * len(drafts)
+    for number in {d[0] for _, d in drafts}:
+        family = [i for i, (_, d) in enumerate(drafts) if d[0] == number]
+        for i, q, e in zip(family, stats.adjusted_p_values([drafts[i][1][3].p_value for i in family]),
+                           stats.adjusted_p_values([drafts[i][1][3].equivalence_p for i in family]),
+                           strict=True):
+            adjusted[i], equivalent[i] = q, e
+    found = judge_findings([d for _, d in drafts], adjusted, equivalent)
     rows: dict[tuple[int, str], dict[int, str]] = {}
     claims: dict[int, str] = {}
-    for epoch in checkpoint_epochs(records):
-        then = [s for s in (as_of(r, epoch) for r in records) if s is not None]
-        for found in evaluate_findings(then):
-            claims[found.number] = found.claim
-            rows.setdefault((found.number, found.backend), {})[epoch] = found.verdict
+    for (epoch, _), finding in zip(drafts, found, strict=True):
+        claims[finding.number] = finding.claim
+        rows.setdefault((finding.number, finding.backend), {})[epoch] = finding.verdict
     table = pd.DataFrame.from_dict(rows, orient="index").sort_index()
     table = table.reindex(columns=sorted(table.columns)).fillna(NO_DATA)
     return table.loc[(table != NO_DATA).any(axis=1), (table != NO_DATA).any()], claims
@@ -112,7 +96,8 @@ def change_sentence(sequence: list[tuple[int, str]]) -> str:
         elif i == len(runs) - 1:
             parts.append(f"{verdict} from {_epochs(first)} on")
         else:
-            parts.append(f"{verdict} at {_epochs(first)}" if first == last
+            where = "around" if verdict == INCONCLUSIVE else "at"  # no budget effect is read into it
+            parts.append(f"{verdict} {where} {_epochs(first)}" if first == last
                          else f"{verdict} from {_epochs(first)} to {_epochs(last)}")
     return ", ".join(parts)
 
@@ -146,7 +131,7 @@ def accuracy_at_checkpoints(records: list[dict[str, Any]]) -> list[pd.DataFrame]
     """Mean accuracy (%) with its bootstrap CI per scenario × backend at each checkpoint epoch; one
     table per checkpoint schedule (scenarios of different lengths are evaluated at different epochs)."""
     cells: dict[tuple[str, str], dict[int, list[float]]] = {}
-    for r in ok_records(records):
+    for r in scored(records):
         cell = cells.setdefault((scenario_label(r), backend_label(r)), {})
         for epoch, acc in seed_points(r, curve=False).items():
             cell.setdefault(epoch, []).append(100.0 * acc)
@@ -158,43 +143,11 @@ def accuracy_at_checkpoints(records: list[dict[str, Any]]) -> list[pd.DataFrame]
         row: dict[str, Any] = {"scenario": scenario, "backend": backend}
         for epoch, values in by_epoch.items():
             s = stats.summary(values)
-            ci = "" if s.n < 2 else f" ({s.ci_low:.1f}–{s.ci_high:.1f})"
+            ci = ("" if s.n < 2 else f" (all {s.n})" if s.min == s.max
+                  else f" ({s.ci_low:.1f}–{s.ci_high:.1f})")
             row[_epochs(epoch)] = f"{s.mean:.1f}{ci}"
         tables.setdefault(tuple(sorted(by_epoch)), []).append(row)
     return [pd.DataFrame(rows) for rows in tables.values()]
-
-
-def late_collapses(records: list[dict[str, Any]], label: Label = scenario_label) -> pd.DataFrame:
-    """Seeds whose final accuracy is at least COLLAPSE_POINTS below their best evaluated accuracy."""
-    rows = []
-    for r in ok_records(records):
-        points = seed_points(r)
-        if not points:
-            continue
-        best_epoch = max(points, key=lambda e: (points[e], -e))  # the earliest epoch of the best value
-        drop = 100.0 * (points[best_epoch] - r["accuracy"])
-        if drop >= COLLAPSE_POINTS - 1e-9:
-            rows.append({"backend": backend_label(r), "scenario": label(r), "seed": r["seed"],
-                         "best %": 100.0 * points[best_epoch], "at epoch": best_epoch,
-                         "final %": 100.0 * r["accuracy"], "final epoch": r.get("epochs"),
-                         "drop (points)": drop})
-    columns = ["backend", "scenario", "seed", "best %", "at epoch", "final %", "final epoch", "drop (points)"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["backend", "scenario", "seed"], key=lambda c: c.map(scenario_sort_key)
-                             if c.name == "scenario" else c).reset_index(drop=True)
-
-
-def _collapse_text(records: list[dict[str, Any]], label: Label) -> str:
-    table = late_collapses(records, label)
-    evaluated: dict[str, int] = {}
-    for r in ok_records(records):
-        if seed_points(r):
-            evaluated[backend_label(r)] = evaluated.get(backend_label(r), 0) + 1
-    counts = "; ".join(f"{b}: {(table['backend'] == b).sum()} of {n} seeds"
-                       for b, n in sorted(evaluated.items()))
-    text = (f"### Late collapses\n\nSeeds whose final accuracy is at least {COLLAPSE_POINTS:g} points below "
-            f"the best accuracy they had at any checkpoint or curve point. {counts}.")
-    return text + "\n\n" + (md(table, ".1f") if not table.empty else "_none_")
 
 
 def _seed_matrix(runs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -206,7 +159,7 @@ def _seed_matrix(runs: list[dict[str, Any]]) -> pd.DataFrame:
 
 def draw(fig: Figure, view: ReportView) -> bool:
     """Accuracy against epochs per scenario: mean across seeds, bootstrap band, seeds faint."""
-    good = [r for r in ok_records(view.reference) if seed_points(r)]
+    good = [r for r in scored(view.reference) if seed_points(r)]
     if not good:
         return False
     colour_of = colours(good)
@@ -256,24 +209,29 @@ def body(view: ReportView) -> str:
     tables = accuracy_at_checkpoints(records)
     if tables:
         parts.append("Accuracy (%) at each checkpoint epoch: mean across seeds (95 % CI of the mean, seeded "
-                     "percentile bootstrap).\n\n" + "\n\n".join(md(t) for t in tables))
+                     "percentile bootstrap; `all n`: every seed scored the same).\n\n"
+                     + "\n\n".join(md(t) for t in tables))
     if has_checkpoints(records):
         table, claims = verdicts_by_epoch(records)
         legend = ", ".join(f"{s} {v}" for v, s in SYMBOLS.items() if s)
         parts.append(
             "### The tutorial's findings at every budget\n\nEach finding re-judged on the records as of a "
             "checkpoint epoch (accuracy, each pattern's predicted letter and the probes taken from the "
-            "checkpoint; only seeds evaluated there), with the thresholds of the findings section. "
-            f"{legend}; blank: no checkpoint of that finding's scenarios at that epoch; † the tutorial's "
+            "checkpoint; only seeds evaluated there), with the thresholds of the findings section. A "
+            "finding's tests at every checkpoint epoch and backend are one family, Benjamini–Hochberg-"
+            "adjusted together (asking the same question at many budgets is many tests); a verdict that "
+            "turns inconclusive between two decided ones is read as such ('inconclusive around E'), not as "
+            f"an effect of the budget. {legend}; blank: no checkpoint of that finding's scenarios at that "
+            "epoch; † the tutorial's "
             "epochs for some scenario.\n\n" + md(verdict_table(table, records)) + "\n\n"
             + "\n".join(f"- {s}" for s in change_sentences(table, claims)))
         silent = sorted(set(claims) - {n for n, _ in table.index})
         if silent:
             parts[-1] += ("\n\nNo checkpoint of their scenarios for finding" + "s" * (len(silent) > 1) + " "
                           + ", ".join(map(str, silent)) + ".")
-    parts.append(_collapse_text(view.grid, view.label))
+    if not curved(records):  # with accuracy curves, Time to learn lists them beside the relapses
+        parts.append(collapse_text(view.grid, view.label))
     return "\n\n".join(parts)
 
 
-SECTION = Section("Budget: accuracy against training epochs", body, (PLOT,),
-                  {"late_collapses": lambda view: late_collapses(view.grid, view.label)})
+SECTION = Section("Budget: accuracy against training epochs", body, (PLOT,))

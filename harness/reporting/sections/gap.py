@@ -1,6 +1,6 @@
 """The report's "Where the Keras–PyTorch gap comes from": the native gap beside the same comparison
 with the defaults matched (`matching`), on final accuracy and, where seeds carry accuracy curves, on
-time to 100 %.
+time to learn for good (100 % at every later evaluation).
 
 Each table's tests are one Benjamini–Hochberg family and every verdict uses the adjusted p, as the
 rest of the report does, so no sentence calls significant what a table does not. For time: the
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.reporting import stats
-from harness.reporting.markdown import interval, md
+from harness.reporting import significance, stats
+from harness.reporting.markdown import counted, interval, md
 from harness.reporting.matching import (
     MIN_GAP_STEPS,
     NATIVE_KIND,
@@ -37,71 +37,83 @@ CLOSED = 0.25  # at most this share of the native time gap left (and no longer s
 LITTLE = 0.75  # at least this share left (and still significant): explains little
 
 
-def power_cell(keras: list[float], torch: list[float], gap: float) -> str:
-    """Seeds per framework for 80 % power at the observed gap, or why there is no such number."""
-    need = stats.power(keras, torch, gap)
-    words = {stats.TOO_FEW: "too few seeds", stats.ZERO_SPREAD: "zero spread", stats.NO_EFFECT: "no gap"}
-    return words.get(need.reason) or f"{need.seeds:.0f}"
+def power_cell(keras: list[float], torch: list[float]) -> str:
+    """The gap these seeds detect with 80 % power (a property of the design, not of the observed gap),
+    or why there is no such number."""
+    need = stats.power(keras, torch, stats.MARGIN_POINTS)
+    words = {stats.TOO_FEW: "too few seeds", stats.ZERO_SPREAD: "zero spread"}
+    if need.reason in words:
+        return words[need.reason]
+    return f"{stats.detectable_difference(min(len(keras), len(torch)), need.sd):.2g}"
 
 
 def gap_table(records: list[dict[str, Any]], found: list[Pair] | None = None) -> pd.DataFrame:
-    """One accuracy row per pair; the Mann–Whitney tests of the whole table are one family (BH)."""
-    rows, native_gap = [], np.nan
+    """One accuracy row per pair; the table's rank tests are one family and its equivalence tests
+    another (BH each); an identical pair (every seed the same) is not a test."""
+    rows, tests, native_gap = [], [], np.nan
     for pair in pairs(records) if found is None else found:
         diff = stats.diff_of_means(pair.keras.acc, pair.torch.acc)
+        test = significance.mann_whitney(pair.keras.acc, pair.torch.acc)
+        tests.append(test)
         if pair.settings == NATIVE_KIND:
             native_gap = diff.diff if abs(diff.diff) >= MIN_GAP_POINTS else np.nan
         rows.append({
             "scenario": pair.scenario, "pair": pair.name, "settings": pair.settings,
             "n": f"{len(pair.keras.acc)}/{len(pair.torch.acc)}", "gap (points)": diff.diff,
             "95 % CI": interval(diff.low, diff.high),
-            "Mann–Whitney p": stats.mann_whitney(pair.keras.acc, pair.torch.acc).p_value,
-            stats.P_ADJUSTED: np.nan,
+            "Mann–Whitney p": test.p_value, stats.P_ADJUSTED: np.nan,
+            "TOST p": significance.tost(pair.keras.acc, pair.torch.acc), "TOST BH-adjusted p": np.nan,
+            "verdict": "",
             "share of native gap left": np.nan if pair.settings == NATIVE_KIND else diff.diff / native_gap,
-            "seeds for 80 % power": power_cell(pair.keras.acc, pair.torch.acc, diff.diff),
+            "detectable gap at this n": power_cell(pair.keras.acc, pair.torch.acc),
         })
     table = pd.DataFrame(rows)
     if not table.empty:
         table[stats.P_ADJUSTED] = stats.adjusted_p_values(table["Mann–Whitney p"])
+        table["TOST BH-adjusted p"] = stats.adjusted_p_values(table["TOST p"])
+        table["verdict"] = [stats.verdict(q, reachable=t.can_reach(), identical=t.identical, equivalence=e)
+                            for q, e, t in zip(table[stats.P_ADJUSTED], table["TOST BH-adjusted p"], tests,
+                                               strict=True)]
     return table
 
 
 def _p_accuracy(row: pd.Series) -> str:
-    return f"p = {row['Mann–Whitney p']:.2g}, adjusted {row[stats.P_ADJUSTED]:.2g}"
+    if row["verdict"] == stats.IDENTICAL:
+        return "every seed the same: no test"
+    return (f"p = {row['Mann–Whitney p']:.2g}, adjusted {row[stats.P_ADJUSTED]:.2g}; TOST adjusted "
+            f"{row['TOST BH-adjusted p']:.2g}")
 
 
 def _power_words(native: pd.Series) -> str:
-    cell = native["seeds for 80 % power"]
+    cell = native["detectable gap at this n"]
     if cell == "zero spread":
         return "; every seed of each framework scored the same"
-    if cell.isdigit():
-        return f"; 80 % power for a gap this size needs {cell} seeds per framework (here {native['n']})"
+    if cell[:1].isdigit():
+        return f"; these seeds ({native['n']}) detect a gap of {cell} points with 80 % power"
     return ""
 
 
 def accuracy_verdict(table: pd.DataFrame, scenario: str) -> str:
-    """One sentence per scenario: is there a gap, and does matching the defaults close it? Verdicts
-    use the BH-adjusted p."""
+    """One sentence per scenario: is there a gap, and does matching the defaults close it? A matched
+    gap closes only when it is shown equivalent to none (TOST), not merely no longer significant.
+    Verdicts use the BH-adjusted p."""
     rows = table[table["scenario"] == scenario]
     native, matched = rows.iloc[0], rows.iloc[1:]
-    gap, q = native["gap (points)"], native[stats.P_ADJUSTED]
-    if np.isnan(q) or q >= stats.ALPHA or abs(gap) < MIN_GAP_POINTS:
-        return (f"**{scenario}**: no significant native gap ({gap:+.1f} points, {_p_accuracy(native)}"
-                f"{_power_words(native)}): nothing established for the defaults to explain.")
-    parts = []
-    for _, row in matched.iterrows():
-        closed = not row[stats.P_ADJUSTED] < stats.ALPHA
-        parts.append(f"with {row['settings']} it is {row['gap (points)']:+.1f} points "
-                     f"({_p_accuracy(row)}; {row['share of native gap left']:.0%} of it left"
-                     f"{', no longer significant' if closed else ', still significant'})")
+    gap = native["gap (points)"]
+    if native["verdict"] != stats.DIFFERENT or abs(gap) < MIN_GAP_POINTS:
+        return (f"**{scenario}**: no native gap established ({gap:+.1f} points, {native['verdict']}: "
+                f"{_p_accuracy(native)}{_power_words(native)}): nothing for the defaults to explain.")
+    parts = [f"with {row['settings']} it is {row['gap (points)']:+.1f} points ({_p_accuracy(row)}; "
+             f"{row['share of native gap left']:.0%} of it left, {row['verdict']})"
+             for _, row in matched.iterrows()]
     closing = [row["settings"] for _, row in matched.iterrows()
-               if not row[stats.P_ADJUSTED] < stats.ALPHA and abs(row["share of native gap left"]) <= 0.5]
+               if row["verdict"] in (stats.EQUIVALENT, stats.IDENTICAL)]
     if closing and len(closing) == len(matched):
-        cause = "matching the defaults closes most of it: they, not the framework, explain it"
+        cause = "matching the defaults closes it: they, not the framework, explain it"
     elif closing:
-        cause = (f"{' and '.join(closing)} closes most of it, the other matchings do not: the gap "
+        cause = (f"{' and '.join(closing)} closes it, the other matchings do not: the gap "
                  "comes from those defaults, not from the framework alone")
-    elif all(row[stats.P_ADJUSTED] < stats.ALPHA for _, row in matched.iterrows()):
+    elif all(row["verdict"] == stats.DIFFERENT for _, row in matched.iterrows()):
         cause = "a framework difference remains beyond these defaults"
     else:
         cause = "inconclusive at this number of seeds"
@@ -151,11 +163,11 @@ def _overlap(a: Median, b: Median) -> bool:
 
 
 def _censoring(rows: list[TimeRow]) -> str | None:
-    """How many of the scenario's seeds never reached 100 % (each group counted once)."""
+    """How many of the scenario's seeds never learned for good (each group counted once)."""
     seen = {label: t for r in rows
             for label, t in zip(r.pair.labels, (r.pair.keras, r.pair.torch), strict=True)}.values()
     censored, total = sum(t.n - sum(t.learned) for t in seen), sum(t.n for t in seen)
-    return (f"{censored} of {total} seeds never reached 100 % and are censored, so the medians are "
+    return (f"{censored} of {total} seeds never learned for good and are censored, so the medians are "
             "Kaplan–Meier estimates") if censored else None
 
 
@@ -208,7 +220,8 @@ def _native_medians(row: TimeRow) -> str:
 
 
 def time_verdict(rows: list[TimeRow]) -> str:
-    """One sentence on a scenario's time to 100 %: is there a native gap, how much does matching explain?"""
+    """One sentence on a scenario's time to learn for good: is there a native gap, how much does matching
+    explain?"""
     native, matched = rows[0], rows[1:]
     init_only = all(r.pair.settings.startswith("same init (") and "," not in r.pair.settings for r in matched)
     subject = "the init" if init_only else "matching the defaults"
@@ -219,7 +232,7 @@ def time_verdict(rows: list[TimeRow]) -> str:
              for r in matched if math.isfinite(r.gap)]
     parts += [f"with {r.pair.settings} a median is not reached ({_p(r)})"
               for r in matched if math.isnan(r.gap)]
-    head = "time to 100 %: "
+    head = "time to learn for good: "
     if math.isnan(native.gap):
         reading = (f"the native gap in median epochs is not defined ({_native_medians(native)}; "
                    f"{_p(native)}, {'a significant' if native.significant else 'no significant'} difference)")
@@ -245,12 +258,14 @@ def time_text(rows: list[TimeRow]) -> str:
     if not rows:
         return ""
     family = sum(math.isfinite(r.q) for r in rows)
-    return (f"Time to 100 %, per pair: the first evaluated epoch at which a seed gets every training pattern "
-            "right (see Time to learn); seeds that never do are censored at their last evaluated epoch and "
+    return (f"Time to learn for good, per pair: the first evaluated epoch from which a seed gets every "
+            "training pattern right at every later evaluation (see Time to learn); seeds that never settle "
+            "are censored at their last evaluated epoch and "
             "the medians (95 % CI) are scipy's Kaplan–Meier estimates. `gap` = Keras median − PyTorch median "
             "(positive: Keras slower); `share of native gap left` = matched gap / native gap (shown when the "
             f"native gap is at least {MIN_GAP_STEPS} evaluation steps). Logrank test (scipy, two-sided, "
-            f"censoring-aware); the {family} tests of this table are one family, Benjamini–Hochberg-adjusted "
+            f"censoring-aware); the {counted(family, 'test')} of this table are one family, "
+            "Benjamini–Hochberg-adjusted "
             f"together, the verdict on the adjusted p at α = {stats.ALPHA}.\n\n"
             + md(time_table(rows), ".3g"))
 
@@ -265,7 +280,7 @@ def body(view: ReportView) -> str:
     by_scenario = {s: [r for r in times if r.pair.scenario == s] for s in dict.fromkeys(table["scenario"])}
     sentences = "\n".join(f"- {accuracy_verdict(table, s)}" + (f"\n  - {time_verdict(t)}" if t else "")
                           for s, t in by_scenario.items())
-    family = int(np.isfinite(table[stats.P_ADJUSTED]).sum())
+    family = int(np.isfinite(table["Mann–Whitney p"]).sum())
     intro = ("The native gap (each framework on its own "
              "defaults) beside the same comparison with the defaults matched: a Keras row and a PyTorch "
              "row that share what natively differs (initialisation, Adam epsilon) or both run the 2017 gate. "
@@ -276,12 +291,18 @@ def body(view: ReportView) -> str:
              "native rows repeat tests of Backends compared, whose family is another, so their adjusted p "
              "can differ from that table's."
              + (" Where the seeds carry accuracy curves, each scenario's second line reads the same pairs "
-                "on time to 100 %." if times else "") + "\n\n")
-    accuracy = (f"Accuracy at the end of training: Mann–Whitney U (two-sided), the {family} tests of this "
-                f"table one family. `seeds for 80 % power`: seeds per framework to detect the observed gap "
-                f"with {100 * stats.POWER:.0f} % power at two-sided α = {stats.ALPHA} (normal approximation "
-                "to a two-sample t-test on per-seed accuracies, pooled SD; 'zero spread': every seed of "
-                "each framework scored the same, so no count exists).\n\n" + md(table, ".3g"))
+                "on time to learn for good." if times else "") + "\n\n")
+    accuracy = (f"Accuracy at the end of training: Mann–Whitney U (two-sided, p exact given the ties), "
+                f"the {counted(family, 'rank test')} of this table one family; an equivalence test (TOST, "
+                "two one-sided "
+                f"Welch t-tests, margin ±{stats.MARGIN_POINTS:g} points) for each pair, another family. "
+                f"Verdict: different, {stats.EQUIVALENT}, or inconclusive; a matched gap closes only when "
+                "it is shown equivalent, not merely when it is no longer significant. `detectable gap at "
+                "this n`: the gap in points the rank test detects with "
+                f"{100 * stats.POWER:.0f} % power at two-sided "
+                f"α = {stats.ALPHA} with these seeds (normal approximation, pooled SD, the rank test's "
+                "efficiency 3/π; 'zero spread': every seed of each framework scored the same).\n\n"
+                + md(table, ".3g"))
     return "\n\n".join(s for s in (intro + sentences, accuracy, time_text(times)) if s)
 
 

@@ -4,7 +4,6 @@ per grid point with its Mann–Whitney test, BH-adjusted across the grid points 
 
 from __future__ import annotations
 
-import math
 from itertools import cycle
 from typing import Any
 
@@ -13,13 +12,20 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from harness.reporting import stats
+from harness.reporting import significance, stats
 from harness.reporting.grid import Sweep, fmt_value, grid_records, point_of, without_knobs
 from harness.reporting.labels import backend_label
 from harness.reporting.markdown import interval, md
 from harness.reporting.plotting import PLAIN, WIDTH_IN, colours, ok_records
 from harness.reporting.section import Plot, Section
-from harness.reporting.survival import Median, as_times, first_epoch, fmt_median, framework_pairs, median_time
+from harness.reporting.survival import (
+    Median,
+    as_times,
+    fmt_median,
+    framework_pairs,
+    median_time,
+    settled_epoch,
+)
 from harness.reporting.view import ReportView
 
 LINESTYLES = ("-", "--", ":", "-.")
@@ -38,14 +44,14 @@ def _cells(records: list[dict[str, Any]], sweep: Sweep) -> dict[tuple, list[dict
 
 
 def grid_table(records: list[dict[str, Any]], sweep: Sweep) -> pd.DataFrame:
-    """One row per grid point × backend: accuracy with its CI, and time to 100 % where curves exist.
+    """One row per grid point × backend: accuracy with its CI, and time to learn for good where curves exist.
     Numeric columns (mean, ci_low, …, ttl_*) feed the figure; `format_grid` makes the markdown."""
     rows = []
     for (point, backend), runs in _cells(records, sweep).items():
         s = stats.summary([100.0 * r["accuracy"] for r in runs])
         row: dict[str, Any] = {**dict(zip(sweep.knobs, point, strict=True)), "backend": backend, "n": s.n,
                                "mean": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high, "min": s.min}
-        times = as_times(first_epoch(r.get("accuracy_curve"), 1.0) for r in runs)
+        times = as_times(settled_epoch(r.get("accuracy_curve"), 1.0) for r in runs)
         if times is not None:
             m = median_time(times)
             row.update(ttl_learned=sum(times.learned), ttl_n=times.n, ttl_median=m.value, ttl_low=m.low,
@@ -60,9 +66,9 @@ def format_grid(table: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
     out["95 % CI"] = [interval(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)]
     out["min %"] = table["min"]
     if "ttl_n" in table:
-        out["learned 100 %"] = [f"{int(k)}/{int(n)}" if not pd.isna(n) else "—"
+        out["learned for good"] = [f"{int(k)}/{int(n)}" if not pd.isna(n) else "—"
                                 for k, n in zip(table["ttl_learned"], table["ttl_n"], strict=True)]
-        out["median epoch to 100 % (95 % CI)"] = [
+        out["median epoch, for good (95 % CI)"] = [
             "—" if pd.isna(c) else fmt_median(_median(row), c)
             for row, c in zip(table.itertuples(), table["ttl_censor"], strict=True)]
     return out
@@ -73,8 +79,9 @@ def _median(row: Any) -> Median:
 
 
 def gap_table(records: list[dict[str, Any]], sweep: Sweep, alpha: float = stats.ALPHA) -> pd.DataFrame:
-    """Keras − PyTorch at each grid point: difference of means (bootstrap CI), Mann–Whitney p, and the
-    p BH-adjusted across this scenario's grid points; the verdict reads the adjusted p."""
+    """Keras − PyTorch at each grid point: difference of means (bootstrap CI), Mann–Whitney p (exact given
+    the ties) and TOST p, each BH-adjusted across this scenario's grid points; the three-way verdict
+    reads the adjusted ones."""
     cells = _cells(records, sweep)
     rows = []
     for point in sweep.points:
@@ -82,32 +89,39 @@ def gap_table(records: list[dict[str, Any]], sweep: Sweep, alpha: float = stats.
         for _, keras, torch in framework_pairs(keys):
             a = [100.0 * r["accuracy"] for r in cells[(point, keras)]]
             b = [100.0 * r["accuracy"] for r in cells[(point, torch)]]
-            diff, test = stats.diff_of_means(a, b), stats.mann_whitney(a, b)
+            diff, test = stats.diff_of_means(a, b), significance.mann_whitney(a, b)
             rows.append({**dict(zip(sweep.knobs, point, strict=True)),
                          "pair": f"{keras} − {torch}", "n": f"{len(a)}/{len(b)}",
                          "gap (points)": diff.diff, "95 % CI": interval(diff.low, diff.high),
-                         "Mann–Whitney p": test.p_value, "_reachable": test.can_reach(alpha)})
+                         "Mann–Whitney p": test.p_value, "TOST p": significance.tost(a, b), "_test": test})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
     table[stats.P_ADJUSTED] = stats.adjusted_p_values(table["Mann–Whitney p"])
-    table["verdict"] = [stats.verdict(q, reachable=reach, alpha=alpha)
-                        for q, reach in zip(table[stats.P_ADJUSTED], table.pop("_reachable"), strict=True)]
+    table["TOST BH-adjusted p"] = stats.adjusted_p_values(table["TOST p"])
+    tests = table.pop("_test")
+    table["verdict"] = [stats.verdict(q, reachable=t.can_reach(alpha), identical=t.identical, equivalence=e,
+                                      alpha=alpha)
+                        for q, e, t in zip(table[stats.P_ADJUSTED], table["TOST BH-adjusted p"], tests,
+                                           strict=True)]
     return table
 
 
 def gap_sentence(table: pd.DataFrame, sweep: Sweep) -> str:
+    """How many grid points show a Keras − PyTorch difference, an equivalence, or neither."""
     if table.empty:
         return ""
-    different = table[table["verdict"] == "different"]
-    if different.empty:
-        smallest = np.nanmin(table[stats.P_ADJUSTED]) if table[stats.P_ADJUSTED].notna().any() else math.nan
-        return (f"{sweep.scenario}: no grid point shows a significant Keras − PyTorch gap after adjustment "
-                f"(smallest adjusted p = {smallest:.2g}, {len(table)} grid points).")
+    counts = table["verdict"].value_counts()
+    different = table[table["verdict"] == stats.DIFFERENT]
     where = "; ".join(", ".join(f"{k}={fmt_value(row[k])}" for k in sweep.knobs)
                       + f": {row['gap (points)']:+.1f} points" for _, row in different.iterrows())
-    return (f"{sweep.scenario}: Keras − PyTorch differs at {len(different)} of {len(table)} grid points "
-            f"after adjustment ({where}).")
+    kinds = (stats.DIFFERENT, stats.EQUIVALENT, stats.INCONCLUSIVE, stats.UNDECIDABLE)
+    shares = [f"{counts.get(v, 0)} {v}" for v in kinds if counts.get(v, 0)]
+    others = len(table) - sum(counts.get(v, 0) for v in kinds)
+    if others:
+        shares.append(f"{others} without a test")
+    return (f"{sweep.scenario}, Keras − PyTorch over {len(table)} grid points after adjustment: "
+            + ", ".join(shares) + (f" ({where})" if where else "") + ".")
 
 
 def _sweep_panel(ax: Axes, table: pd.DataFrame, knob: str, others: list[str], colour_of: dict[str, str],
@@ -164,7 +178,7 @@ def _draw(fig: Figure, view: ReportView, time_to_learn: bool) -> bool:
             others = [k for k in knobs if k != knob]
             if time_to_learn:
                 _sweep_panel(ax, table, knob, others, colour_of, "ttl_value", "ttl_low", "ttl_top")
-                ax.set(ylim=(0, 1.08 * float(table["ttl_top"].max())), ylabel="median epoch to 100 %")
+                ax.set(ylim=(0, 1.08 * float(table["ttl_top"].max())), ylabel="median epoch, for good")
                 ax.yaxis.set_major_formatter(PLAIN)
             else:
                 _sweep_panel(ax, table, knob, others, colour_of, "mean", "ci_low", "ci_high")
@@ -172,12 +186,13 @@ def _draw(fig: Figure, view: ReportView, time_to_learn: bool) -> bool:
             ax.set_title(scenario, fontsize="medium")
         for ax in row[len(knobs):]:
             ax.set_visible(False)
-    ttl_title = "Median epoch to 100 % per swept knob (95 % CI; hollow: not reached, drawn at the last epoch)"
+    ttl_title = ("Median epoch learned for good per swept knob (95 % CI; hollow: not reached, drawn at the "
+                 "last epoch)")
     fig.suptitle(ttl_title if time_to_learn else "Final accuracy per swept knob: mean across seeds, 95 % CI")
     return True
 
 ACCURACY = Plot("sweeps", "accuracy against each swept knob", lambda fig, view: _draw(fig, view, False))
-TIME_TO_LEARN = Plot("sweep_time_to_learn", "epochs to 100 % against each swept knob",
+TIME_TO_LEARN = Plot("sweep_time_to_learn", "epochs to learn for good against each swept knob",
                      lambda fig, view: _draw(fig, view, True))
 
 
@@ -188,11 +203,13 @@ def body(view: ReportView) -> str:
         return ""
     parts = [
         "Per swept scenario, every grid point × backend: final accuracy (%) across seeds with "
-        "the 95 % CI of the mean (seeded bootstrap) and, where seeds carry an accuracy curve, how many got "
-        "every pattern right and the median epoch they first did (censored seeds included, as in Time to "
-        "learn). Then the Keras − PyTorch gap at each grid point: difference of means with its bootstrap "
-        "CI, a two-sided Mann–Whitney U test, and its p Benjamini–Hochberg-adjusted across the grid points "
-        f"of the scenario (raw beside adjusted; the verdict reads the adjusted p at α = {stats.ALPHA})."
+        "the 95 % CI of the mean (seeded bootstrap) and, where seeds carry an accuracy curve, how many "
+        "learned every pattern for good and the median epoch from which they kept it (censored seeds "
+        "included, as in Time to learn). Then the Keras − PyTorch gap at each grid point: difference of "
+        "means with its bootstrap CI, a two-sided Mann–Whitney U test (p exact given the ties) and an "
+        f"equivalence test (TOST, ±{stats.MARGIN_POINTS:g} points), each family of tests Benjamini–Hochberg-"
+        "adjusted across the grid points of the scenario (raw beside adjusted); the verdict reads the "
+        f"adjusted p at α = {stats.ALPHA}: different, {stats.EQUIVALENT}, or inconclusive."
         + ACCURACY.link(view, "\n\n")]
     if any((r.get("accuracy_curve") or {}).get("epochs") for r in grid if r["scenario"] in sweeps):
         parts[0] += TIME_TO_LEARN.link(view, " ")

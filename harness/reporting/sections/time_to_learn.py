@@ -1,7 +1,9 @@
-"""The report's "Time to learn": when each seed first gets every training pattern right (`survival`).
+"""The report's "Time to learn": when each seed learns every training pattern, on two clocks (`survival`).
 
-Why: two frameworks can both end at 100 % and still differ in how long they take. Censored seeds
-are kept (see `survival`); beside them, clearly labelled, the running training accuracy's first 100 %.
+Why: two frameworks can both end at 100 % and still differ in how long they take, and most seeds
+touch 100 % and drop below it again: *first touch* alone would call a framework fast that cannot
+keep what it touched. The headline is *learned for good* (within the seed's budget); first touch,
+the relapses between the two and the late collapses are shown beside it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from scipy import stats as sps
 
 from harness.reporting import stats
+from harness.reporting.anytime import collapse_text, late_collapses
 from harness.reporting.labels import Label, backend_label, scenario_label, scenario_sort_key
 from harness.reporting.markdown import md
 from harness.reporting.plotting import colours, legend, log_epochs, panels
@@ -22,19 +26,27 @@ from harness.reporting.section import Plot, Section
 from harness.reporting.survival import (
     CI_METHOD,
     CONFIDENCE,
-    LEARNED,
+    Median,
+    Times,
     band,
     curve_step,
     curved,
+    first_epoch,
     first_running_epoch,
     fmt_median,
     framework_pairs,
     logrank,
     median_time,
+    relapse,
+    settled_epoch,
     survival,
     times_by_cell,
 )
 from harness.reporting.view import ReportView
+
+THETA = 1.0  # every training pattern right
+FOR_GOOD, FIRST_TOUCH = "learned for good", "first touch"
+CLOCKS = ((FOR_GOOD, settled_epoch), (FIRST_TOUCH, first_epoch))
 
 
 def resolution(records: list[dict[str, Any]]) -> dict[str, int]:
@@ -57,34 +69,57 @@ def _running(records: list[dict[str, Any]], scenario: str, backend: str, label: 
     return f"{median}{len(reached)}/{len(mine)} seeds"
 
 
+def share_learned(times: Times) -> str:
+    """'k/n (lo–hi %)': seeds learned, with the exact (Clopper–Pearson) 95 % CI of the share."""
+    k = sum(times.learned)
+    ci = sps.binomtest(k, times.n).proportion_ci(CONFIDENCE, method="exact")
+    return f"{k}/{times.n} ({100 * ci.low:.0f}–{100 * ci.high:.0f} %)"
+
+
+def _relapses(records: list[dict[str, Any]], scenario: str, backend: str, label: Label) -> str:
+    """'k/m, to x %': seeds that fell below 100 % after their first touch, of those that touched it,
+    and the lowest accuracy any of them fell to."""
+    found = [relapse(r["accuracy_curve"], THETA) for r in curved(records)
+             if label(r) == scenario and backend_label(r) == backend]
+    touched = [f for f in found if f is not None and f.touched]
+    fell = [f for f in touched if f.relapsed]
+    if not touched:
+        return "—"
+    return f"{len(fell)}/{len(touched)}" + (f", to {100 * min(f.lowest for f in fell):.0f} %" if fell else "")
+
+
 def learning_table(records: list[dict[str, Any]], label: Label = scenario_label) -> pd.DataFrame:
-    full, near = times_by_cell(records, 1.0, label), times_by_cell(records, LEARNED[1], label)
+    good, first = (times_by_cell(records, THETA, label, clock) for _, clock in CLOCKS)
+    steps = resolution(records)
     rows = []
-    for (scenario, backend), times in full.items():
-        censor = max(times.epochs)
-        near_times = near[(scenario, backend)]
+    for (scenario, backend), times in good.items():
+        touch, censor = first[(scenario, backend)], max(times.epochs)
+        step = steps.get(scenario.split("[")[0], 0)
         rows.append({
             "scenario": scenario, "backend": backend, "n": times.n,
-            "learned 100 %": f"{sum(times.learned)}/{times.n} ({np.mean(times.learned):.0%})",
-            "median epoch to 100 % (95 % CI)": fmt_median(median_time(times), censor),
-            "learned ≥ 95 %": f"{sum(near_times.learned)}/{near_times.n}",
-            "median epoch to ≥ 95 % (95 % CI)": fmt_median(median_time(near_times), censor),
+            "learned for good (95 % CI)": share_learned(times),
+            "median epoch, for good (95 % CI)": fmt_median(median_time(times), censor, step),
+            "touched 100 %": f"{sum(touch.learned)}/{touch.n}",
+            "median epoch, first touch (95 % CI)": fmt_median(median_time(touch), censor, step),
+            "relapsed after first touch": _relapses(records, scenario, backend, label),
             "running train acc first 100 % (median, seeds)": _running(records, scenario, backend, label),
         })
     return pd.DataFrame(rows)
 
 
-def logrank_table(records: list[dict[str, Any]], label: Label = scenario_label,
+def logrank_table(records: list[dict[str, Any]], label: Label = scenario_label, clock: str = FOR_GOOD,
                   alpha: float = stats.ALPHA) -> pd.DataFrame:
-    """Keras vs PyTorch time to 100 % per scenario: logrank p raw and BH-adjusted across the table."""
-    cells = times_by_cell(records, 1.0, label)
+    """Keras vs PyTorch per scenario on one clock: logrank p raw and BH-adjusted across the table."""
+    cells = times_by_cell(records, THETA, label, dict(CLOCKS)[clock])
+    steps = resolution(records)
     rows = []
     for scenario, keras, torch in framework_pairs(list(cells)):
         a, b = cells[(scenario, keras)], cells[(scenario, torch)]
+        step = steps.get(scenario.split("[")[0], 0)
         rows.append({"scenario": scenario, "A": keras, "B": torch, "n A/B": f"{a.n}/{b.n}",
                      "learned A/B": f"{sum(a.learned)}/{sum(b.learned)}",
-                     "median A": fmt_median(median_time(a), max(a.epochs)),
-                     "median B": fmt_median(median_time(b), max(b.epochs)), "logrank p": logrank(a, b)})
+                     "median A": fmt_median(median_time(a), max(a.epochs), step),
+                     "median B": fmt_median(median_time(b), max(b.epochs), step), "logrank p": logrank(a, b)})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -94,29 +129,67 @@ def logrank_table(records: list[dict[str, Any]], label: Label = scenario_label,
     return table
 
 
+def _sooner(a: Median, b: Median, names: tuple[str, str]) -> str | None:
+    """Which side's median comes first (a median not reached comes last); None when they tie."""
+    ka, kb = (math.inf if math.isnan(m.value) else m.value for m in (a, b))
+    return None if ka == kb else names[0] if ka < kb else names[1]
+
+
+def _median_words(m: Median, times: Times) -> str:
+    return f"{m.value:,.0f}" if math.isfinite(m.value) else f"not reached (> {max(times.epochs):,.0f})"
+
+
+def _clause(row: pd.Series, cells: dict[tuple[str, str], Times], verb: str, what: str) -> str:
+    """e.g. 'keras[fast] learns for good sooner (median 96 vs 1,680 epochs, adjusted p = 0.0012)'."""
+    a, b = cells[(row["scenario"], row["A"])], cells[(row["scenario"], row["B"])]
+    ma, mb = median_time(a), median_time(b)
+    q = row[stats.P_ADJUSTED]
+    facts = (f"median {_median_words(ma, a)} vs {_median_words(mb, b)} epochs, "
+             + (f"adjusted p = {q:.2g}" if math.isfinite(q) else "not testable"))
+    first = _sooner(ma, mb, (row["A"], row["B"]))
+    if row["verdict"] == stats.DIFFERENT and first:
+        return f"{first} {verb} sooner ({facts})"
+    return f"inconclusive on {what} ({facts})"
+
+
+def headline(records: list[dict[str, Any]], label: Label = scenario_label) -> list[str]:
+    """Per scenario with a Keras–PyTorch pair: learned for good first, first touch beside it."""
+    tables = {clock: logrank_table(records, label, clock) for clock, _ in CLOCKS}
+    cells = {clock: times_by_cell(records, THETA, label, fn) for clock, fn in CLOCKS}
+    if tables[FOR_GOOD].empty:
+        return []
+    out = []
+    for (_, good), (_, touch) in zip(tables[FOR_GOOD].iterrows(), tables[FIRST_TOUCH].iterrows(),
+                                     strict=True):
+        out.append(f"**{good['scenario']}**: "
+                   f"{_clause(good, cells[FOR_GOOD], 'learns for good', 'when they learn for good')}; "
+                   f"by first touch, {_clause(touch, cells[FIRST_TOUCH], 'touches 100 %', 'first touch')}.")
+    return out
+
+
 def draw(fig: Figure, view: ReportView) -> bool:
-    """Kaplan–Meier share of seeds at 100 % (and ≥ 95 %) by each epoch, per scenario."""
+    """Kaplan–Meier share of seeds learned for good (solid, with band) and at first touch (dashed)."""
     records = view.reference
-    full, near = times_by_cell(records, 1.0), times_by_cell(records, LEARNED[1])
-    if not full:
+    good, first = (times_by_cell(records, THETA, scenario_label, clock) for _, clock in CLOCKS)
+    if not good:
         return False
-    labels = list(dict.fromkeys(s for s, _ in full))
+    labels = list(dict.fromkeys(s for s, _ in good))
     colour_of = colours([r for r in records if r.get("status") == "ok"])
-    first = {}  # scenario → its first evaluated epoch: every curve starts at 0 % there
+    start = {}  # scenario → its first evaluated epoch: every curve starts at 0 % there
     for r in curved(records):
         label = scenario_label(r)
-        first[label] = min(first.get(label, math.inf), r["accuracy_curve"]["epochs"][0])
+        start[label] = min(start.get(label, math.inf), r["accuracy_curve"]["epochs"][0])
     for ax, scenario in zip(panels(fig, len(labels)), labels, strict=True):
         for backend, colour in colour_of.items():
-            times = full.get((scenario, backend))
+            times = good.get((scenario, backend))
             if times is None:
                 continue
-            for which, style in ((near[(scenario, backend)], ":"), (times, "-")):
+            for which, style in ((first[(scenario, backend)], "--"), (times, "-")):
                 cdf = survival(which).cdf
                 q, p = cdf.quantiles, cdf.probabilities
-                ax.step(np.r_[first[scenario], q], 100 * np.r_[0.0, p], where="post", color=colour,
+                ax.step(np.r_[start[scenario], q], 100 * np.r_[0.0, p], where="post", color=colour,
                         linestyle=style, linewidth=2 if style == "-" else 1.2)
-            low, high = band(cdf)  # the last drawn: time to 100 %
+            low, high = band(cdf)  # the last drawn: learned for good
             ax.fill_between(q, 100 * low, 100 * high, step="post", color=colour, alpha=0.2, linewidth=0)
             censored = [e for e, ok in zip(times.epochs, times.learned, strict=True) if not ok]
             if censored:
@@ -124,12 +197,12 @@ def draw(fig: Figure, view: ReportView) -> bool:
                         markersize=12, markeredgewidth=2, color=colour)
         log_epochs(ax)
         ax.set(ylim=(-2, 102), title=scenario)
-    fig.supylabel("seeds that learned by this epoch (%)")
-    extra = [Line2D([], [], color="grey", linewidth=2, label="100 % right (band: 95 % CI)"),
-             Line2D([], [], color="grey", linestyle=":", label="≥ 95 % right"),
+    fig.supylabel("seeds at 100 % by this epoch (%)")
+    extra = [Line2D([], [], color="grey", linewidth=2, label="learned for good (band: 95 % CI)"),
+             Line2D([], [], color="grey", linestyle="--", label="first touch"),
              Line2D([], [], color="grey", linestyle="none", marker="|", markersize=10, label="censored seed")]
     legend(fig, colour_of, extra)
-    fig.suptitle("Time to learn (Kaplan–Meier, censored seeds kept): share of seeds at 100 % by each epoch")
+    fig.suptitle("Time to learn (Kaplan–Meier, censored seeds kept): learned for good and first touch")
     return True
 
 
@@ -148,27 +221,41 @@ def body(view: ReportView) -> str:
     res = "; ".join(f"every {f'{step:,} epochs' if step != 1 else 'epoch'} ({', '.join(s)})"
                     for step, s in by_step.items())
     parts = [
-        "Per seed, the first evaluated epoch at which the model gets 100 % of the "
-        "training patterns right (and ≥ 95 %), read from its accuracy curve. "
-        f"Resolution: {res}, so a time is known to within one step. A seed that never gets there is "
-        "censored at its last evaluated epoch: it counts in `n` and in the share, and the median comes "
-        "from scipy's Kaplan–Meier estimate (`scipy.stats.ecdf` of `CensoredData`), its "
-        f"{CONFIDENCE:.0%} CI where scipy's {CI_METHOD} band of the survival function crosses one half; "
-        "'not reached': fewer than half the seeds got there. The last column is a different quantity: "
-        "the running training accuracy Keras and PyTorch report during an epoch (the weights change "
-        "while it is measured), its first epoch at 100 %.",
+        "Two clocks per seed, read from its accuracy curve (resolution: "
+        f"{res}, so a time is known to within one step). **Learned for good**: the first evaluated epoch "
+        "from which every later evaluation, up to the end of the seed's budget, gets 100 % of the "
+        "training patterns right — for good *within this budget*: a seed whose last evaluation is below "
+        "100 % is censored at it. **First touch**: the first evaluated epoch at 100 %. A seed that "
+        "touches 100 % and drops below it later has *relapsed* (`relapsed after first touch`: seeds that "
+        "did, of those that touched, and the lowest accuracy they fell to). Censored seeds count in `n` "
+        "and in the share (exact Clopper–Pearson 95 % CI); the medians come from scipy's Kaplan–Meier "
+        f"estimate (`scipy.stats.ecdf` of `CensoredData`), their {CONFIDENCE:.0%} CI where scipy's "
+        f"{CI_METHOD} band of the survival function crosses one half (a time read at an evaluated epoch t "
+        "lies in (t − step, t], so a CI that would collapse to one epoch is widened to the step); 'not "
+        "reached': fewer than half the seeds got there; exactly half: the midpoint to the next epoch "
+        "at which more seeds learned. The last column is a different quantity: the running training "
+        "accuracy Keras "
+        "and PyTorch report during an epoch (the weights change while it is measured), its first epoch "
+        "at 100 %.",
         md(learning_table(records, label)),
         PLOT.link(view),
     ]
-    tests = logrank_table(records, label)
-    if not tests.empty:
-        parts.append(f"Keras vs PyTorch, time to 100 %: scipy's logrank test (two-sided, censoring-aware); "
-                     f"p-values Benjamini–Hochberg-adjusted across the {len(tests)} rows, verdict on the "
-                     f"adjusted p at α = {stats.ALPHA}.\n\n" + md(tests, ".3g"))
+    sentences = headline(records, label)
+    if sentences:
+        parts.append("Keras vs PyTorch:\n\n" + "\n".join(f"- {s}" for s in sentences))
+    for clock, _ in CLOCKS:
+        tests = logrank_table(records, label, clock)
+        if not tests.empty:
+            parts.append(f"Keras vs PyTorch, {clock} at 100 %: scipy's logrank test (two-sided, "
+                         f"censoring-aware); the {len(tests)} tests of this table are one family, "
+                         f"Benjamini–Hochberg-adjusted, verdict on the adjusted p at α = {stats.ALPHA}.\n\n"
+                         + md(tests, ".3g"))
+    parts.append(collapse_text(view.grid, view.label))
     return "\n\n".join(p for p in parts if p)
 
 
 SECTION = Section("Time to learn", body, (PLOT,), {
     "time_to_learn": lambda view: learning_table(view.reference),
     "logrank": lambda view: logrank_table(view.reference),
+    "late_collapses": lambda view: late_collapses(view.grid, view.label),
 })
