@@ -100,6 +100,9 @@ def accuracy_verdict(table: pd.DataFrame, scenario: str) -> str:
     rows = table[table["scenario"] == scenario]
     native, matched = rows.iloc[0], rows.iloc[1:]
     gap = native["gap (points)"]
+    if native["verdict"] == stats.IDENTICAL:
+        return (f"**{scenario}**: every seed of both frameworks scored the same ({gap:+.1f} points, no "
+                "test): nothing for the defaults to explain.")
     if native["verdict"] != stats.DIFFERENT or abs(gap) < MIN_GAP_POINTS:
         return (f"**{scenario}**: no native gap established ({gap:+.1f} points, {native['verdict']}: "
                 f"{_p_accuracy(native)}{_power_words(native)}): nothing for the defaults to explain.")

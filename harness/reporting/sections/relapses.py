@@ -79,7 +79,8 @@ def relapse_table(records: list[dict]) -> pd.DataFrame:
                    "Fisher p": _fisher(k, t), stats.P_ADJUSTED: math.nan, "explained": "—"}
             if pair is not native:
                 point, low, high = explained(native, pair)
-                row["explained"] = _explained_text(point, low, high)
+                row["explained"] = (_explained_text(point, low, high) if any(k) or any(t) or math.isnan(point)
+                                    else f"{point:.0%}: neither side relapsed ({len(k)} and {len(t)} seeds)")
             rows.append(row)
     table = pd.DataFrame(rows)
     if not table.empty:
