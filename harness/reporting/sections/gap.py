@@ -195,13 +195,12 @@ def _conclusion(native: TimeRow, matched: list[TimeRow], subject: str) -> str:
     overlap = _overlapping(native, matched)
     hedge = f", but {overlap}, so how much is not established at this number of seeds" if overlap else ""
     closing = [r for r in shares if abs(r.left) <= CLOSED and not r.significant]
+    unproven = "; no longer significant is not shown equal (times have no equivalence test)"
     if len(closing) == len(matched):
-        if overlap:
-            return f"by the medians {subject} explains most of it ({explained}){hedge}"
-        return f"{subject} explains most of it ({explained})"
+        return f"by the medians {subject} explains most of it ({explained}){hedge or unproven}"
     if closing:
-        return (f"{' and '.join(r.pair.settings for r in closing)} closes most of it, the other matchings "
-                f"do not ({explained} explained by the medians){hedge}")
+        return (f"by the medians {' and '.join(r.pair.settings for r in closing)} closes most of it, the "
+                f"other matchings do not ({explained} explained by the medians){hedge or unproven}")
     if all(r.significant for r in matched):
         if all(r.left >= 1 for r in shares):
             return (f"{subject} explains none of it: matched, the gap is {_range([r.left for r in shares])} "
