@@ -52,6 +52,7 @@ class Median:
     value: float
     low: float
     high: float
+    filled: bool = False  # a limit where scipy's band is undefined, read off the estimate instead
 
 
 def first_epoch(curve: dict[str, list] | None, threshold: float) -> tuple[int, bool] | None:
@@ -147,13 +148,24 @@ def survival(times: Times) -> Any:
 
 def band(function: Any) -> tuple[np.ndarray, np.ndarray]:
     """scipy's pointwise CI of an ecdf/sf step function; where it is undefined (every seed learned, or
-    none yet), the estimate itself."""
+    none yet), the estimate itself (`band_filled` says where)."""
+    low, high, _ = _band(function)
+    return low, high
+
+
+def _band(function: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         ci = function.confidence_interval(CONFIDENCE, method=CI_METHOD)
     p = function.probabilities
     low, high = ci.low.probabilities, ci.high.probabilities
-    return np.where(np.isnan(low), p, low), np.where(np.isnan(high), p, high)
+    filled = np.isnan(low) | np.isnan(high)
+    return np.where(np.isnan(low), p, low), np.where(np.isnan(high), p, high), filled
+
+
+def _crossing(epochs: np.ndarray, sf: np.ndarray, level: float) -> int | None:
+    hit = np.nonzero(sf <= level + TOL)[0]
+    return int(hit[0]) if hit.size else None
 
 
 def _first_at_or_below(epochs: np.ndarray, sf: np.ndarray, level: float) -> float:
@@ -182,19 +194,22 @@ def median_time(times: Times) -> Median:
     if not any(times.learned):
         return Median(math.nan, math.nan, math.nan)
     sf = survival(times).sf
-    low, high = band(sf)
+    low, high, filled = _band(sf)
+    ends = [_crossing(sf.quantiles, band_, 0.5) for band_ in (low, high)]
     return Median(_median_point(sf.quantiles, sf.probabilities),
-                  _first_at_or_below(sf.quantiles, low, 0.5), _first_at_or_below(sf.quantiles, high, 0.5))
+                  _first_at_or_below(sf.quantiles, low, 0.5), _first_at_or_below(sf.quantiles, high, 0.5),
+                  any(i is not None and filled[i] for i in ends))
 
 
 def fmt_median(m: Median, censor: float, step: int = 0) -> str:
     """'120 (95–150)'; 'not reached' past the last evaluated epoch. A time read at an evaluated epoch t
-    lies in (t − step, t]: a CI that collapses to one epoch is widened to that step."""
+    lies in (t − step, t]: a CI that collapses to one epoch is widened to that step. A '*' marks a CI
+    with a limit read off the estimate where scipy's band is undefined (every seed learned by then)."""
     if math.isnan(m.value):
         return f"not reached (> {censor:,.0f})"
     low = m.low - step + 1 if step > 1 and m.low == m.high else m.low
     high = "not reached" if math.isnan(m.high) else f"{m.high:,.0f}"
-    return f"{m.value:,.0f} ({low:,.0f}–{high})"
+    return f"{m.value:,.0f} ({low:,.0f}–{high}{'*' if m.filled else ''})"
 
 
 def logrank(a: Times, b: Times) -> float:

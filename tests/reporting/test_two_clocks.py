@@ -288,3 +288,15 @@ def test_with_checkpoints_and_no_curves_late_collapses_stay_in_budget():
     assert time_to_learn.SECTION.render(ReportView(records)) == ""
     assert "late_collapses" not in budget.SECTION.tables  # the table is declared once, by Time to learn
     assert list(time_to_learn.SECTION.tables["late_collapses"](ReportView(records))["seed"]) == [3]
+
+
+def test_a_ci_limit_read_off_the_estimate_is_marked():
+    """Four seeds learned at 10, 20, 30, 40: the survival function reaches 0 at 40, where scipy's band
+    is undefined, so the upper limit 40 is the estimate's own, marked '*'. With two seeds censored at
+    60 the band is defined where it crosses one half (its upper limit is never reached): no mark."""
+    from harness.reporting.survival import Times, fmt_median, median_time
+
+    every = median_time(Times((10.0, 20.0, 30.0, 40.0), (True,) * 4))
+    assert every.filled and fmt_median(every, 40) == "25 (10–40*)"
+    censored = median_time(Times((10.0, 20.0, 30.0, 40.0, 60.0, 60.0), (True,) * 4 + (False,) * 2))
+    assert not censored.filled and fmt_median(censored, 60) == "35 (10–not reached)"
