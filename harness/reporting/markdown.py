@@ -38,6 +38,12 @@ def mean_interval(summary: Summary, fmt: str = ".1f", sep: str = " – ") -> str
     return interval(summary.ci_low, summary.ci_high, fmt, sep)
 
 
+def share_range(shares: list[float]) -> str:
+    """'36%–64%', or one figure when they round alike."""
+    low, high = min(shares), max(shares)
+    return f"{low:.0%}" if round(100 * low) == round(100 * high) else f"{low:.0%}–{high:.0%}"
+
+
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """'1 test', '3 tests'."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -212,6 +212,14 @@ def fmt_median(m: Median, censor: float, step: int = 0) -> str:
     return f"{m.value:,.0f} ({low:,.0f}–{high}{'*' if m.filled else ''})"
 
 
+def medians_overlap(a: Median, b: Median) -> bool:
+    """Whether two medians' CIs overlap (an upper limit not reached counts as open-ended)."""
+    if math.isnan(a.low) or math.isnan(b.low):
+        return True
+    a_high, b_high = (math.inf if math.isnan(m.high) else m.high for m in (a, b))
+    return a.low <= b_high and b.low <= a_high
+
+
 def logrank(a: Times, b: Times) -> float:
     """scipy's two-sided logrank p; NaN when no seed learned in either or every time is the same."""
     if not (any(a.learned) or any(b.learned)):

@@ -265,7 +265,7 @@ def test_an_init_swap_that_closes_the_time_gap_explains_most_of_it():
     assert [r.left for r in rows[1:]] == [0.0, 0.0] and not any(r.significant for r in rows[1:])
     line = time_line(ablation_section(records))
     assert "Keras − PyTorch is +495 epochs in median natively" in line
-    assert "the init explains most of it (100%)" in line and "not established" not in line
+    assert "the init explains most of it (100% (95 % CI " in line and "not established" not in line
     assert "no longer significant is not shown equal (times have no equivalence test)" in line
 
 
@@ -285,15 +285,19 @@ def test_the_issues_medians_read_as_part_of_the_gap_no_firmer_than_the_seeds_all
     # and 1,657.1 → 1,680, keras[init=torch] 1,650.9 → 1,650 and 1,661.1 → 1,680 (exactly 30 of 60 by
     # 1,650: medians 1,665). Left: 1,980 − 1,665 = 315 → 315/510 = 62 %, 1,665 − 1,470 = 195 → 38 %.
     many = time_line(ablation_section(study(1966, 1457, 1652, 1656, n=60)))
-    assert "the init explains part of it (38%–62% by the medians), not all: a framework difference" in many
+    # each matched pair's share with its seeded bootstrap CI over seeds (RESAMPLES resamples)
+    assert "the init explains part of it (38% (95 % CI " in many and ") and 62% (95 % CI " in many
+    assert "by the medians), not all: a framework difference" in many
     twenty = time_line(ablation_section(study(1966, 1457, 1652, 1656)))
     assert "(64% of it left;" in twenty and "(36% of it left;" in twenty
     assert ("a framework difference remains (every matched gap is still significant); by the medians the "
-            "init explains 36%–64% of it, but the median CIs of torch[init=keras] and keras[init=torch] "
+            "init explains 36%–64% (not estimable at this n: a bootstrap CI spans more than 100 points) "
+            "of it, but the median CIs of torch[init=keras] and keras[init=torch] "
             "overlap their native ones, so how much is not established") in twenty
     five = time_line(ablation_section(study(1966, 1457, 1652, 1656, n=5)))  # the issue's trial size
     assert "no longer significant" in five and "inconclusive at this number of seeds" in five
     assert "explains part" not in five and "most of it" not in five
+    assert "not estimable at this n: a bootstrap CI spans more than 100 points" in five
 
 
 def test_censored_seeds_count_in_the_share_and_the_median_and_are_named():

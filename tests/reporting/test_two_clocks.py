@@ -300,3 +300,25 @@ def test_a_ci_limit_read_off_the_estimate_is_marked():
     assert every.filled and fmt_median(every, 40) == "25 (10–40*)"
     censored = median_time(Times((10.0, 20.0, 30.0, 40.0, 60.0, 60.0), (True,) * 4 + (False,) * 2))
     assert not censored.filled and fmt_median(censored, 60) == "35 (10–not reached)"
+
+
+def test_the_bootstrap_median_is_scipys_kaplan_meier_median():
+    """`matching.km_median` (written out for the bootstrap) equals `survival.median_time` on tied,
+    censored samples, the midpoint convention included."""
+    import numpy as np
+
+    from harness.reporting.matching import km_median
+    from harness.reporting.survival import Times, median_time
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for _ in range(200):
+        epochs = rng.choice([10.0, 20.0, 30.0, 40.0, 50.0], rng.integers(2, 16))
+        learned = rng.random(epochs.size) < 0.75
+        if learned.any():
+            expected = median_time(Times(tuple(epochs), tuple(bool(x) for x in learned))).value
+            got = km_median(epochs, learned)
+            assert (math.isnan(expected) and math.isnan(got)) or got == pytest.approx(expected)
+            checked += 1
+    assert checked > 150
+    assert km_median(np.array([10.0, 20.0, 30.0, 40.0]), np.array([True] * 4)) == 25.0

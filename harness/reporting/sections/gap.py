@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from harness.reporting import significance, stats
-from harness.reporting.markdown import counted, interval, md
+from harness.reporting.markdown import counted, interval, md, share_range
 from harness.reporting.matching import (
     MIN_GAP_STEPS,
     NATIVE_KIND,
@@ -28,7 +28,7 @@ from harness.reporting.matching import (
     time_pairs,
 )
 from harness.reporting.section import Section
-from harness.reporting.survival import Median, Times, fmt_median
+from harness.reporting.survival import Times, fmt_median, medians_overlap
 from harness.reporting.view import ReportView
 
 # The native gap must be at least this many points (and significant) to ask what explains it.
@@ -152,17 +152,15 @@ def _p(row: TimeRow) -> str:
     return "logrank not testable" if math.isnan(row.p) else f"logrank p = {row.p:.2g}, adjusted {row.q:.2g}"
 
 
-def _range(shares: list[float]) -> str:
-    low, high = min(shares), max(shares)
-    return f"{low:.0%}" if round(100 * low) == round(100 * high) else f"{low:.0%}–{high:.0%}"
-
-
-def _overlap(a: Median, b: Median) -> bool:
-    """Whether two medians' CIs overlap (an upper limit not reached counts as open-ended)."""
-    if math.isnan(a.low) or math.isnan(b.low):
-        return True
-    a_high, b_high = (math.inf if math.isnan(m.high) else m.high for m in (a, b))
-    return a.low <= b_high and b.low <= a_high
+def _explained(rows: list[TimeRow]) -> str:
+    """Each matched pair's share of the native gap explained, with its bootstrap CI, or the range of
+    the shares and that they cannot be estimated at this n."""
+    cis = [r.explained_ci for r in rows]
+    if any(not math.isfinite(low) or high - low > 1.0 for low, high in cis):
+        shares = share_range([1 - r.left for r in rows])
+        return f"{shares} (not estimable at this n: a bootstrap CI spans more than 100 points)"
+    return " and ".join(f"{1 - r.left:.0%} (95 % CI {low:.0%} to {high:.0%})"
+                        for r, (low, high) in zip(rows, cis, strict=True))
 
 
 def _censoring(rows: list[TimeRow]) -> str | None:
@@ -179,7 +177,7 @@ def _overlapping(native: TimeRow, matched: list[TimeRow]) -> str | None:
     still overlaps their native group's: the init's own effect is not shown apart from seed noise."""
     claims = [r for r in matched if r.pair.swapped and math.isfinite(r.left) and r.left < LITTLE]
     stuck = [r.pair.labels[0 if r.pair.swapped == "keras" else 1] for r in claims
-             if _overlap(getattr(r, r.pair.swapped), getattr(native, r.pair.swapped))]
+             if medians_overlap(getattr(r, r.pair.swapped), getattr(native, r.pair.swapped))]
     if not stuck:
         return None
     return (f"the median CI of {stuck[0]} overlaps its native one" if len(stuck) == 1
@@ -191,7 +189,7 @@ def _conclusion(native: TimeRow, matched: list[TimeRow], subject: str) -> str:
     shares = [r for r in matched if math.isfinite(r.left)]
     if not shares:
         return f"how much {subject} explains cannot be read from medians (a median not reached)"
-    explained = _range([1 - r.left for r in shares])
+    explained = _explained(shares)
     overlap = _overlapping(native, matched)
     hedge = f", but {overlap}, so how much is not established at this number of seeds" if overlap else ""
     closing = [r for r in shares if abs(r.left) <= CLOSED and not r.significant]
@@ -203,8 +201,8 @@ def _conclusion(native: TimeRow, matched: list[TimeRow], subject: str) -> str:
                 f"other matchings do not ({explained} explained by the medians){hedge or unproven}")
     if all(r.significant for r in matched):
         if all(r.left >= 1 for r in shares):
-            return (f"{subject} explains none of it: matched, the gap is {_range([r.left for r in shares])} "
-                    "of the native one")
+            left = share_range([r.left for r in shares])
+            return f"{subject} explains none of it: matched, the gap is {left} of the native one"
         if all(r.left >= LITTLE for r in shares):
             return f"{subject} explains little of it ({explained}): the frameworks differ beyond it"
         if overlap:
