@@ -24,6 +24,7 @@ from harness.reporting.survival import (
     Times,
     as_times,
     curve_step,
+    km_median,
     logrank,
     median_time,
     relapse,
@@ -213,29 +214,6 @@ def time_pairs(found: list[Pair]) -> list[TimePair]:
 
 
 RESAMPLES = 1_000  # bootstrap resamples of the share of a time gap explained (seeded)
-
-
-def km_median(epochs: np.ndarray, learned: np.ndarray) -> float:
-    """The Kaplan–Meier median of one sample (the midpoint convention at exactly one half), written out
-    for speed: `survival.median_time` computes the same point with scipy, and a bootstrap needs it
-    a thousand times per pair."""
-    order = np.argsort(epochs, kind="stable")
-    epochs, learned = epochs[order], learned[order]
-    at_risk, surviving, times, levels = len(epochs), 1.0, [], []
-    for t in np.unique(epochs):
-        here = epochs == t
-        events = int(learned[here].sum())
-        if events:
-            surviving *= 1 - events / at_risk
-            times.append(float(t))
-            levels.append(surviving)
-        at_risk -= int(here.sum())
-    for i, level in enumerate(levels):
-        if level <= 0.5 + 1e-9:
-            if abs(level - 0.5) <= 1e-9 and i + 1 < len(levels):
-                return (times[i] + times[i + 1]) / 2.0
-            return times[i]
-    return math.nan
 
 
 def explained_interval(native: TimePair, matched: TimePair, seed: int = 0) -> tuple[float, float]:

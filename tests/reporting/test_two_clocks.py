@@ -10,7 +10,7 @@ import math
 import pytest
 from scipy import stats as sps
 
-from harness.reporting import anytime, survival
+from harness.reporting import anytime, stats, survival
 from harness.reporting.grid import find_sweeps
 from harness.reporting.matching import NATIVE_KIND, pairs
 from harness.reporting.report import render
@@ -216,8 +216,8 @@ def test_too_few_seeds_for_the_headline_to_call_a_side_sooner():
     # for good and (30 + 40)/2 = 35 first touch; no side is called sooner (the wording of "no difference
     # found" is the statistics rules', not asserted here)
     assert f"when they learn for good (median 125 vs 225 epochs, adjusted p = {p:.2g})" in sentence
-    assert f"first touch (median 125 vs 35 epochs, adjusted p = {p:.2g})" in sentence
-    assert "sooner" not in sentence
+    assert f"when they touch 100 % (median 125 vs 35 epochs, adjusted p = {p:.2g})" in sentence
+    assert "sooner" not in sentence and sentence.count("inconclusive") == 2
 
 
 # --- the rest of the report reads time to learn as learned for good ---
@@ -307,8 +307,7 @@ def test_the_bootstrap_median_is_scipys_kaplan_meier_median():
     censored samples, the midpoint convention included."""
     import numpy as np
 
-    from harness.reporting.matching import km_median
-    from harness.reporting.survival import Times, median_time
+    from harness.reporting.survival import Times, km_median, median_time
 
     rng = np.random.default_rng(3)
     checked = 0
@@ -322,3 +321,28 @@ def test_the_bootstrap_median_is_scipys_kaplan_meier_median():
             checked += 1
     assert checked > 150
     assert km_median(np.array([10.0, 20.0, 30.0, 40.0]), np.array([True] * 4)) == 25.0
+
+
+def test_times_within_the_ratio_margin_are_equivalent_not_merely_not_different():
+    """30 seeds a side learning evenly over epochs 200–258, PyTorch's 2 epochs later: the logrank finds
+    no difference and the bootstrap 90 % CI of the ratio of medians lies within 1/1.25–1.25, so the
+    verdict is equivalence; 3 seeds a side spread over 100–500 epochs give too wide a CI."""
+    from harness.reporting.survival import RATIO_MARGIN, Times, median_ratio_interval
+
+    keras = Times(tuple(float(200 + 2 * i) for i in range(30)), (True,) * 30)
+    torch = Times(tuple(float(202 + 2 * i) for i in range(30)), (True,) * 30)
+    low, high = median_ratio_interval(keras, torch)
+    assert 1 / RATIO_MARGIN <= low <= 1.0 <= high <= RATIO_MARGIN
+    few = median_ratio_interval(Times((100.0, 300.0, 500.0), (True,) * 3),
+                                Times((120.0, 320.0, 520.0), (True,) * 3))
+    assert few[0] < 1 / RATIO_MARGIN or few[1] > RATIO_MARGIN
+
+    def curve(at: int) -> dict:
+        epochs = list(range(100, 400, 2))
+        return {"epochs": epochs, "accuracy": [float(e >= at) for e in epochs]}
+
+    records = [make_record("one_char", backend, seed=i, accuracy_curve=curve(start + 2 * i))
+               for backend, start in (("keras", 200), ("torch", 202)) for i in range(30)]
+    row = time_to_learn.logrank_table(records).iloc[0]
+    assert row[stats.P_ADJUSTED] >= 0.05
+    assert row["verdict"] == time_to_learn.EQUIVALENT_TIMES == "equivalent within ×1.25"

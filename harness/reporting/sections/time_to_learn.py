@@ -20,12 +20,13 @@ from scipy import stats as sps
 from harness.reporting import stats
 from harness.reporting.anytime import collapse_text, late_collapses
 from harness.reporting.labels import Label, backend_label, scenario_label, scenario_sort_key
-from harness.reporting.markdown import md
+from harness.reporting.markdown import interval, md
 from harness.reporting.plotting import colours, legend, log_epochs, panels
 from harness.reporting.section import Plot, Section
 from harness.reporting.survival import (
     CI_METHOD,
     CONFIDENCE,
+    RATIO_MARGIN,
     Median,
     Times,
     band,
@@ -36,6 +37,7 @@ from harness.reporting.survival import (
     fmt_median,
     framework_pairs,
     logrank,
+    median_ratio_interval,
     median_time,
     relapse,
     settled_epoch,
@@ -45,6 +47,7 @@ from harness.reporting.survival import (
 from harness.reporting.view import ReportView
 
 THETA = 1.0  # every training pattern right
+EQUIVALENT_TIMES = f"equivalent within ×{RATIO_MARGIN:g}"
 FOR_GOOD, FIRST_TOUCH = "learned for good", "first touch"
 CLOCKS = ((FOR_GOOD, settled_epoch), (FIRST_TOUCH, first_epoch))
 
@@ -109,23 +112,32 @@ def learning_table(records: list[dict[str, Any]], label: Label = scenario_label)
 
 def logrank_table(records: list[dict[str, Any]], label: Label = scenario_label, clock: str = FOR_GOOD,
                   alpha: float = stats.ALPHA) -> pd.DataFrame:
-    """Keras vs PyTorch per scenario on one clock: logrank p raw and BH-adjusted across the table."""
+    """Keras vs PyTorch per scenario on one clock: logrank p raw and BH-adjusted across the table, and
+    the ratio of the medians with its bootstrap 90 % CI: equivalent when that CI lies within
+    [1/RATIO_MARGIN, RATIO_MARGIN] (two one-sided 5 % tests) and the logrank finds no difference."""
     cells = times_by_cell(records, THETA, label, dict(CLOCKS)[clock])
     steps = resolution(records)
-    rows = []
+    rows, equal = [], []
     for scenario, keras, torch in framework_pairs(list(cells)):
         a, b = cells[(scenario, keras)], cells[(scenario, torch)]
         step = steps.get(scenario.split("[")[0], 0)
+        ma, mb = median_time(a), median_time(b)
+        low, high = median_ratio_interval(a, b)
+        equal.append(low >= 1 / RATIO_MARGIN and high <= RATIO_MARGIN)
         rows.append({"scenario": scenario, "A": keras, "B": torch, "n A/B": f"{a.n}/{b.n}",
                      "learned A/B": f"{sum(a.learned)}/{sum(b.learned)}",
-                     "median A": fmt_median(median_time(a), max(a.epochs), step),
-                     "median B": fmt_median(median_time(b), max(b.epochs), step), "logrank p": logrank(a, b)})
+                     "median A": fmt_median(ma, max(a.epochs), step),
+                     "median B": fmt_median(mb, max(b.epochs), step),
+                     "median A / B (90 % CI)": (f"{ma.value / mb.value:.2f} ({interval(low, high, '.2f')})"
+                                                if math.isfinite(ma.value / mb.value) else "—"),
+                     "logrank p": logrank(a, b)})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
     table[stats.P_ADJUSTED] = stats.adjusted_p_values(table["logrank p"])
-    table["verdict"] = [stats.verdict(q, untestable="not testable", alpha=alpha)
-                        for q in table[stats.P_ADJUSTED]]
+    table["verdict"] = [stats.verdict(q, untestable="not testable", alpha=alpha,
+                                      equivalence=0.0 if same else 1.0, equivalent=EQUIVALENT_TIMES)
+                        for q, same in zip(table[stats.P_ADJUSTED], equal, strict=True)]
     return table
 
 
@@ -149,7 +161,10 @@ def _clause(row: pd.Series, cells: dict[tuple[str, str], Times], verb: str, what
     first = _sooner(ma, mb, (row["A"], row["B"]))
     if row["verdict"] == stats.DIFFERENT and first:
         return f"{first} {verb} sooner ({facts})"
-    return f"inconclusive on {what} ({facts})"
+    if row["verdict"] == EQUIVALENT_TIMES:
+        return (f"they {what} within ×{RATIO_MARGIN:g} of each other ({facts}, median ratio "
+                f"{row['median A / B (90 % CI)']})")
+    return f"inconclusive on when they {what} ({facts})"
 
 
 def headline(records: list[dict[str, Any]], label: Label = scenario_label) -> list[str]:
@@ -162,8 +177,8 @@ def headline(records: list[dict[str, Any]], label: Label = scenario_label) -> li
     for (_, good), (_, touch) in zip(tables[FOR_GOOD].iterrows(), tables[FIRST_TOUCH].iterrows(),
                                      strict=True):
         out.append(f"**{good['scenario']}**: "
-                   f"{_clause(good, cells[FOR_GOOD], 'learns for good', 'when they learn for good')}; "
-                   f"by first touch, {_clause(touch, cells[FIRST_TOUCH], 'touches 100 %', 'first touch')}.")
+                   f"{_clause(good, cells[FOR_GOOD], 'learns for good', 'learn for good')}; "
+                   f"by first touch, {_clause(touch, cells[FIRST_TOUCH], 'touches 100 %', 'touch 100 %')}.")
     return out
 
 
@@ -250,7 +265,10 @@ def body(view: ReportView) -> str:
         if not tests.empty:
             parts.append(f"Keras vs PyTorch, {clock} at 100 %: scipy's logrank test (two-sided, "
                          f"censoring-aware); the {len(tests)} tests of this table are one family, "
-                         f"Benjamini–Hochberg-adjusted, verdict on the adjusted p at α = {stats.ALPHA}.\n\n"
+                         f"Benjamini–Hochberg-adjusted, verdict on the adjusted p at α = {stats.ALPHA}: "
+                         f"different, or `{EQUIVALENT_TIMES}` when instead the seeded bootstrap 90 % CI "
+                         f"of the ratio of the medians lies within 1/{RATIO_MARGIN:g}–{RATIO_MARGIN:g} "
+                         "(two one-sided 5 % tests, unadjusted), else inconclusive.\n\n"
                          + md(tests, ".3g"))
     parts.append(collapse_text(view.grid, view.label))
     return "\n\n".join(p for p in parts if p)
