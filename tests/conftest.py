@@ -1,9 +1,11 @@
-"""Shared pytest plumbing: the benchmark work-size option, pytest-benchmark machine info, and
-skips for backends this install lacks."""
+"""Shared pytest plumbing: the test tiers (`train`, `slow`), the benchmark work-size option,
+pytest-benchmark machine info, and skips for backends this install lacks."""
 
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,37 @@ from harness.machine import cpu_count, git_commit
 
 SIZES = ("smoke", "tutorial")
 ENV_SIZE = "ALPHABET_BENCH_EPOCHS"
+
+# The tiers. `slow` (the tutorial's full epochs, real Ray clusters, the notebook): deselected unless
+# -m names it, so `pytest -m slow` runs them and `pytest -m "not train"` still leaves them out.
+# `train`: a test that trains, a real model (a framework's training loop, directly or through the
+# harness) or the crash backend's stand-in through the harness's run path (worker processes, the
+# driver, resume after kills and hangs), or that needs a framework installed. `pytest -m "not train"`
+# is the fast tier: reporting on synthetic and committed records, planning, the store, the CLI's
+# parsing and errors, the API's validation, the layering. Marked here, in one place, so no test file
+# carries a tier mark of its own:
+#  1. a test that needs a framework backend: marked with needs_backend() or backend_param();
+#  2. every test in TRAINING_PATHS: a framework's own tests, the cross-framework tests, the
+#     benchmarks, the end-to-end runs, the driver's runs;
+#  3. the TRAINING_TESTS of the files that mix both.
+# tests/test_tiers.py checks that these name files and tests that exist, and what the fast tier holds.
+TESTS = Path(__file__).resolve().parent
+TRAINING_PATHS = ("backends/keras3", "backends/pytorch", "backends/test_parity.py", "benchmarks",
+                  "test_end_to_end.py", "runs/test_anytime_prefix.py", "runs/test_driver.py",
+                  "runs/test_timing_sample.py", "runs/test_verify.py", "runs/test_sweep.py",
+                  "runs/test_speed.py")
+TRAINING_TESTS = {
+    "backends/test_timing.py": ("test_progress_time_is_not_training_time",
+                                "test_portable_progress_time_is_not_training_time"),
+    "runs/test_ray_cluster.py": ("test_ray_and_local_executors_give_the_same_records",
+                                 "test_device_cuda_trains_and_records_the_device"),
+    "runs/test_ray_multinode.py": ("test_records_equal_a_local_runs_for_the_same_seeds",),
+    "runs/test_anytime.py": ("test_no_checkpoints_is_recorded_as_not_asked_for",),
+    "harness/test_api.py": ("test_a_sweep_runs_every_grid_point_as_the_cli_does",
+                            "test_a_run_with_failures_returns_them_as_rows",
+                            "test_timing_samples_are_timing_rows_not_frame_rows"),
+}
+TIERS = pytest.StashKey[dict[str, tuple[bool, bool]]]()  # every collected test: (trains, slow)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,9 +62,10 @@ def is_benchmarking(config: pytest.Config) -> bool:
 
 
 def needs_backend(name: str) -> pytest.MarkDecorator:
-    """Skip unless backend `name` is installed; the reason names the extra that installs it."""
-    reason = f"backend {name!r} is not installed: needs .[{get_entry(name).extra}]"
-    return pytest.mark.skipif(not is_installed(name), reason=reason)
+    """Skip unless backend `name` is installed (the reason names the extra that installs it); the
+    test is in the `train` tier. Applied by pytest_collection_modifyitems, below."""
+    get_entry(name)  # an unknown name fails at import, not as a skip
+    return pytest.mark.needs_backend(name)
 
 
 def backend_param(name: str):
@@ -64,15 +98,56 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     }
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under --benchmark-only, deselect the plain tests instead of letting pytest-benchmark skip
-    them: with -ra each such skip would be a line under the tables, hiding the real ones."""
-    if not config.getoption("benchmark_only", False):
-        return
-    kept: list[pytest.Item] = []
-    plain: list[pytest.Item] = []
-    for item in items:  # pytest-benchmark's own test of "is a benchmark": uses the fixture
-        (kept if "benchmark" in getattr(item, "fixturenames", ()) else plain).append(item)
-    if plain:
-        config.hook.pytest_deselected(items=plain)
+def _relative(item: pytest.Item) -> str:
+    try:
+        return Path(item.path).resolve().relative_to(TESTS).as_posix()
+    except ValueError:
+        return ""
+
+
+def trains(item: pytest.Item) -> bool:
+    """The `train` tier's rule (see TRAINING_PATHS, above)."""
+    if any(True for _ in item.iter_markers("needs_backend")):
+        return True
+    path = _relative(item)
+    if any(path == p or path.startswith(p + "/") for p in TRAINING_PATHS):
+        return True
+    return getattr(item, "originalname", item.name) in TRAINING_TESTS.get(path, ())
+
+
+def asks_for(config: pytest.Config, marker: str) -> bool:
+    """The -m expression names `marker` (as in `-m slow`, `-m "slow and not train"`)."""
+    return re.search(rf"(?<![\w.-]){marker}(?![\w.-])", config.getoption("markexpr") or "") is not None
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], drop) -> None:
+    kept, dropped = [], []
+    for item in items:
+        (dropped if drop(item) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.hookimpl(tryfirst=True)  # the marks go on before pytest's own -m deselects by them
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the `train` tier and skip tests whose framework is missing; deselect the `slow` tests
+    unless -m names them; under --benchmark-only, deselect the plain tests instead of letting
+    pytest-benchmark skip them (with -ra each such skip would be a line under the tables)."""
+    tiers = {}
+    for item in items:
+        missing = [m.args[0] for m in item.iter_markers("needs_backend") if not is_installed(m.args[0])]
+        if missing:
+            extra = get_entry(missing[0]).extra
+            item.add_marker(pytest.mark.skip(reason=f"backend {missing[0]!r} is not installed: "
+                                                    f"needs .[{extra}]"))
+        training = trains(item)
+        if training:
+            item.add_marker(pytest.mark.train)
+        tiers[item.nodeid] = (training, item.get_closest_marker("slow") is not None)
+    config.stash[TIERS] = tiers
+    if not asks_for(config, "slow"):
+        _deselect(config, items, lambda item: item.get_closest_marker("slow") is not None)
+    if config.getoption("benchmark_only", False):
+        # pytest-benchmark's own test of "is a benchmark": uses the fixture
+        _deselect(config, items, lambda item: "benchmark" not in getattr(item, "fixturenames", ()))

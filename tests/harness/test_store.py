@@ -102,7 +102,9 @@ def test_records_written_before_anytime_evaluation_load_with_none():
 def test_the_committed_study_loads_with_its_checkpoints_and_curves(tmp_path):
     """reports/study (schema 3): every seed record has checkpoints ending at its epochs, and a curve."""
     reports = Path(__file__).resolve().parents[2] / "reports" / "study"
-    for part, seeds in (("budget", 400), ("sweep", 480)):
+    # budget: 5 scenarios × 2 frameworks × 20 seeds, the same with the inits swapped, and the Adam-epsilon
+    # swap on 2 scenarios × 2 frameworks × 20 seeds; sweep: 2 scenarios × 12 grid points × 2 × 10
+    for part, seeds in (("budget", 200 + 200 + 80), ("sweep", 480)):
         folder = tmp_path / part
         folder.mkdir()
         results_path(folder).write_bytes(gzip.decompress((reports / part / "results.jsonl.gz").read_bytes()))

@@ -291,9 +291,9 @@ def test_the_issues_medians_read_as_part_of_the_gap_no_firmer_than_the_seeds_all
     twenty = time_line(ablation_section(study(1966, 1457, 1652, 1656)))
     assert "(64% of it left;" in twenty and "(36% of it left;" in twenty
     assert ("a framework difference remains (every matched gap is still significant); by the medians the "
-            "init explains 36%–64% (not estimable at this n: a bootstrap CI spans more than 100 points) "
-            "of it, but the median CIs of torch[init=keras] and keras[init=torch] "
-            "overlap their native ones, so how much is not established") in twenty
+            "init explains 36% (95 % CI ") in twenty and ") and 64% (95 % CI " in twenty
+    assert ("of it, but the median CIs of torch[init=keras] and keras[init=torch] overlap their native ones, "
+            "so how much is not established") in twenty
     five = time_line(ablation_section(study(1966, 1457, 1652, 1656, n=5)))  # the issue's trial size
     assert "no longer significant" in five and "inconclusive at this number of seeds" in five
     assert "explains part" not in five and "most of it" not in five

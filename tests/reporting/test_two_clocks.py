@@ -346,3 +346,18 @@ def test_times_within_the_ratio_margin_are_equivalent_not_merely_not_different()
     row = time_to_learn.logrank_table(records).iloc[0]
     assert row[stats.P_ADJUSTED] >= 0.05
     assert row["verdict"] == time_to_learn.EQUIVALENT_TIMES == "equivalent within ×1.25"
+
+
+def test_the_vectorised_bootstrap_medians_equal_one_at_a_time():
+    import numpy as np
+
+    from harness.reporting.survival import km_median, km_medians
+
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        n = int(rng.integers(2, 20))
+        epochs = rng.choice([10.0, 20.0, 30.0, 40.0], n)
+        learned = rng.random(n) < 0.7
+        picks = rng.integers(0, n, (40, n))
+        expected = [km_median(epochs[p], learned[p]) for p in picks]
+        assert np.allclose(km_medians(epochs, learned, picks), expected, equal_nan=True)

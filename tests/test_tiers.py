@@ -1,0 +1,86 @@
+"""The test tiers hold what they say (tests/conftest.py defines them): the fast tier,
+`pytest -m "not train"`, is not empty, holds the reporting and layering tests and none of the
+training ones; the tables that define the `train` tier name files and tests that exist."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TESTS, TIERS, TRAINING_PATHS, TRAINING_TESTS
+
+ROOT = TESTS.parent
+
+
+def test_the_training_tables_name_files_and_tests_that_exist():
+    """A renamed file or test would otherwise drop out of the `train` tier into the fast one."""
+    for path in TRAINING_PATHS:
+        assert (TESTS / path).exists(), f"TRAINING_PATHS: tests/{path} does not exist"
+    for path, names in TRAINING_TESTS.items():
+        text = (TESTS / path).read_text(encoding="utf-8")
+        for name in names:
+            assert re.search(rf"^def {name}\(", text, re.MULTILINE), f"TRAINING_TESTS: tests/{path}::{name}?"
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """This session collected every test file (then -m, -k, --deselect chose among them)."""
+    if any(config.getoption(name, None) for name in ("ignore", "ignore_glob", "lf", "stepwise")):
+        return False
+    base = Path(config.invocation_params.dir)
+    return all("::" not in arg and (base / arg).resolve() in (ROOT, TESTS) for arg in config.args)
+
+
+def _fast_tier(config: pytest.Config) -> list[str]:
+    """The node ids of `pytest -m "not train"`: from this session when it collected the whole
+    suite, else from a collection of its own."""
+    if _whole_suite(config) and TIERS in config.stash:
+        return [nodeid for nodeid, (trains, slow) in config.stash[TIERS].items() if not trains and not slow]
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "-m", "not train"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return [line for line in done.stdout.splitlines() if "::" in line]
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::")[0].removeprefix("tests/")
+
+
+def _name(nodeid: str) -> str:
+    return nodeid.split("::")[-1].split("[")[0]
+
+
+def test_the_fast_tier_holds_reporting_and_layering_and_no_training(request):
+    fast = _fast_tier(request.config)
+    files = {nodeid.split("::")[0] for nodeid in fast}
+    assert len(fast) >= 100, f"only {len(fast)} tests in the fast tier"
+    assert any(f.startswith("tests/reporting/") for f in files), sorted(files)
+    assert "tests/test_layering.py" in files and "tests/harness/test_cli.py" in files, sorted(files)
+    training = [f for f in files for p in TRAINING_PATHS if f == f"tests/{p}" or f.startswith(f"tests/{p}/")]
+    assert not training, training
+    named = [nodeid for nodeid in fast if _name(nodeid) in TRAINING_TESTS.get(_file(nodeid), ())]
+    assert not named, named
+    assert "tests/test_notebook.py" not in files and "tests/runs/test_ray_cluster.py" not in files  # slow
+
+
+def test_the_slow_tests_are_left_out_unless_asked_for(request):
+    from tests.conftest import asks_for
+
+    class Config:
+        def __init__(self, expression: str) -> None:
+            self.expression = expression
+
+        def getoption(self, name: str) -> str:
+            return self.expression
+
+    for expression in ("slow", "not slow", "slow and not train", "(slow)", "train or slow"):
+        assert asks_for(Config(expression), "slow"), expression
+    for expression in ("", "not train", "train", "slowest", "not_slow"):
+        assert not asks_for(Config(expression), "slow"), expression
+    if _whole_suite(request.config) and not asks_for(request.config, "slow"):
+        tiers = request.config.stash[TIERS]
+        assert any(slow for _, slow in tiers.values())  # there are slow tests, and this run left them out
+        assert not any(item.get_closest_marker("slow") for item in request.session.items)
