@@ -235,6 +235,31 @@ def km_median(epochs: np.ndarray, learned: np.ndarray) -> float:
     return math.nan
 
 
+def km_medians(epochs: np.ndarray, learned: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """`km_median` of many resamples at once: picks (R × n) index the seeds each resample draws. The
+    same arithmetic on counts per distinct epoch, so a bootstrap costs a few array operations."""
+    times = np.unique(epochs)
+    rows = np.repeat(np.arange(picks.shape[0]), picks.shape[1])
+    counts = np.zeros((picks.shape[0], epochs.size))
+    np.add.at(counts, (rows, picks.ravel()), 1.0)
+    at_time = (epochs[:, None] == times[None, :]).astype(float)  # n × T
+    events = counts @ (at_time * learned[:, None])  # R × T
+    leaving = counts @ at_time
+    at_risk = epochs.size - np.cumsum(leaving, axis=1) + leaving
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(at_risk > 0, 1 - events / at_risk, 1.0)
+    surviving = np.cumprod(factor, axis=1)
+    hit = surviving <= 0.5 + 1e-9
+    first = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+    medians = np.where(first >= 0, times[np.clip(first, 0, None)], np.nan)
+    below = surviving < 0.5 - 1e-9
+    nxt = np.where(below.any(axis=1), below.argmax(axis=1), -1)
+    half = (first >= 0) & (np.abs(surviving[np.arange(len(first)), np.clip(first, 0, None)] - 0.5) <= 1e-9)
+    midpoint = half & (nxt >= 0)
+    medians[midpoint] = (times[first[midpoint]] + times[nxt[midpoint]]) / 2.0
+    return medians
+
+
 RATIO_MARGIN = 1.25  # medians within this factor of each other are "equivalent" (time to learn)
 
 
@@ -244,16 +269,11 @@ def median_ratio_interval(a: Times, b: Times, confidence: float = 0.90, resample
     test of two one-sided 5 % tests (inside [1/RATIO_MARGIN, RATIO_MARGIN]: equivalent). NaN where
     too few resamples reach both medians."""
     rng = np.random.default_rng(seed)
-    groups = [(np.asarray(t.epochs), np.asarray(t.learned)) for t in (a, b)]
-    ratios = []
-    for _ in range(resamples):
-        medians = []
-        for epochs, learned in groups:
-            pick = rng.integers(0, len(epochs), len(epochs))
-            medians.append(km_median(epochs[pick], learned[pick]))
-        if all(math.isfinite(m) and m > 0 for m in medians):
-            ratios.append(medians[0] / medians[1])
-    if len(ratios) < resamples / 2:
+    medians = [km_medians(np.asarray(t.epochs, dtype=float), np.asarray(t.learned, dtype=bool),
+                          rng.integers(0, t.n, (resamples, t.n))) for t in (a, b)]
+    fine = np.isfinite(medians[0]) & np.isfinite(medians[1]) & (medians[1] > 0)
+    ratios = medians[0][fine] / medians[1][fine]
+    if ratios.size < resamples / 2:
         return math.nan, math.nan
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(ratios, [tail, 100 - tail])
