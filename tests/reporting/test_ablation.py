@@ -3,7 +3,6 @@ answers."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -25,6 +24,7 @@ from harness.reporting.sections.gap import gap_table, time_table
 from harness.reporting.survival import fmt_median, median_time
 from harness.reporting.view import ReportView
 from tests.fakes import make_record
+from tests.reporting.by_hand import exact_p, tost_by_hand
 
 OPTIONS = {"encoding": "zero_based", "data_seed": 7, "epochs": None, "init": "native"}
 
@@ -37,24 +37,6 @@ def ablation_section(records: list[dict]) -> str:
 def time_rows(found: list) -> list:
     """Every time pair's row (the logrank tests one family)."""
     return compare_times(time_pairs(found))
-
-
-def exact_p(a: list[float], b: list[float]) -> float:
-    """Two-sided rank-sum p exact given the ties, by brute force: every one of the C(N, len(a)) ways to
-    draw a's midranks from the pooled sample, 2 × the smaller tail at a's observed rank sum, capped at 1."""
-    ranks = sps.rankdata(np.array(a + b, dtype=float))
-    observed = ranks[: len(a)].sum()
-    sums = np.array([ranks[list(c)].sum() for c in itertools.combinations(range(len(ranks)), len(a))])
-    return min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
-
-
-def tost_by_hand(a: list[float], b: list[float], margin: float = 2.0) -> float:
-    """The equivalence test as scipy's Welch t-test on shifted samples: H0 a − b ≤ −margin (a + margin
-    vs b, 'greater') and H0 a − b ≥ +margin (a − margin vs b, 'less'); p is the larger one-sided p."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    lower = sps.ttest_ind(x + margin, y, equal_var=False, alternative="greater").pvalue
-    upper = sps.ttest_ind(x - margin, y, equal_var=False, alternative="less").pvalue
-    return float(max(lower, upper))
 
 
 def points(accuracy: list[float]) -> list[float]:
@@ -97,8 +79,8 @@ def test_matched_init_that_closes_the_gap_is_reported_as_explained():
     assert matched["share of native gap left"] == pytest.approx(share)
     # the matched gap closes because it is shown equivalent (TOST ±2 under 0.05 after BH over the 2
     # pairs), not merely because it is no longer significant; the native +10 is far outside ±2
-    by_hand = [tost_by_hand(points(KERAS), points(TORCH_LOW)),
-               tost_by_hand(points(KERAS), points(TORCH_MATCHED))]
+    by_hand = [tost_by_hand(points(KERAS), points(TORCH_LOW), 2),
+               tost_by_hand(points(KERAS), points(TORCH_MATCHED), 2)]
     assert list(table["TOST p"]) == pytest.approx(by_hand)
     assert list(table["TOST BH-adjusted p"]) == pytest.approx(list(sps.false_discovery_control(by_hand)))
     assert table["TOST BH-adjusted p"][1] < 0.05 < table["TOST BH-adjusted p"][0]
@@ -121,7 +103,7 @@ def test_no_native_gap_means_nothing_to_explain_and_no_matched_pair_means_no_sec
     records = same + seeds("torch", TORCH_MATCHED, init="keras")
     # the native pair is KERAS vs TORCH_MATCHED, the same values: TOST ±2 by hand well under 0.05 (and
     # the 2 TOST p's of the table are equal, so BH leaves them as they are)
-    assert tost_by_hand(points(KERAS), points(TORCH_MATCHED)) < 0.001
+    assert tost_by_hand(points(KERAS), points(TORCH_MATCHED), 2) < 0.001
     assert gap_table(records)["verdict"][0] == "equivalent within ±2 points"
     text = ablation_section(records)
     assert "**one_char**: no native gap established (+0.0 points, equivalent within ±2 points: " in text
@@ -161,14 +143,15 @@ def test_a_raw_p_under_alpha_that_bh_lifts_above_it_is_not_called_significant():
                + seeds("torch", KERAS, init="keras") + seeds("keras", TORCH_NEAR, init="torch"))
     table = gap_table(records)
     raw = list(table["Mann–Whitney p"])
-    assert raw[0] == pytest.approx(exact_p(points(KERAS), points(TORCH_NEAR))) == pytest.approx(364 / 12870)
+    by_hand, _ = exact_p(points(KERAS), points(TORCH_NEAR))
+    assert raw[0] == pytest.approx(by_hand) == pytest.approx(364 / 12870)
     assert raw[0] < 0.05  # significant alone …
     assert raw[1:] == [1.0, 1.0]  # the matched pairs compare equal samples (with spread: still tests)
     assert list(table["BH-adjusted p"]) == pytest.approx(list(sps.false_discovery_control(raw)))
     assert table["BH-adjusted p"][0] == pytest.approx(3 * raw[0]) and table["BH-adjusted p"][0] > 0.05
     # … not after adjusting over the table's 3 tests; and a +1.1-point gap with this little spread is
     # shown within ±2 (TOST by hand 0.020, the smallest-adjusted of the 3 TOST p's last, so unchanged)
-    equivalence = tost_by_hand(points(KERAS), points(TORCH_NEAR))
+    equivalence = tost_by_hand(points(KERAS), points(TORCH_NEAR), 2)
     assert table["TOST p"][0] == pytest.approx(equivalence) and equivalence == pytest.approx(0.0203, abs=1e-4)
     assert table["TOST BH-adjusted p"][0] == pytest.approx(equivalence)
     assert table["verdict"][0] == "equivalent within ±2 points"

@@ -3,10 +3,6 @@ equivalence tests another, and identical rows are no test at all."""
 
 from __future__ import annotations
 
-import itertools
-import math
-
-import numpy as np
 import pytest
 from scipy import stats as sps
 
@@ -15,6 +11,7 @@ from harness.reporting.compare import compare_frames, render_comparison
 from harness.store import append_record, results_path
 from scenarios import ALPHABET
 from tests.fakes import make_record
+from tests.reporting.by_hand import exact_p, tost_by_hand
 
 
 def seeds(scenario: str, wrong_counts: list[int]) -> list[dict]:
@@ -31,26 +28,6 @@ def percent(wrong_counts: list[int], patterns: int = 25) -> list[float]:
     return [100.0 * (patterns - n) / patterns for n in wrong_counts]
 
 
-def exact_p(a: list[float], b: list[float]) -> float:
-    """Two-sided rank-sum p exact given the ties, by brute force: every one of the C(N, len(a)) ways to
-    draw a's midranks from the pooled sample, 2 × the smaller tail at a's observed rank sum, capped at 1."""
-    ranks = sps.rankdata(np.array(a + b, dtype=float))
-    observed = ranks[: len(a)].sum()
-    sums = np.array([ranks[list(c)].sum() for c in itertools.combinations(range(len(ranks)), len(a))])
-    return min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
-
-
-def tost_by_hand(a: list[float], b: list[float], margin: float = 2.0) -> float:
-    """TOST written out: Welch's t of mean(a) − mean(b) against −margin and +margin, with the
-    Welch–Satterthwaite df; p is the larger of the two one-sided p-values."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
-    diff = x.mean() - y.mean()
-    return float(max(sps.t.sf((diff + margin) / se, df), sps.t.cdf((diff - margin) / se, df)))
-
-
 # one_char: A 7 seeds at 100 %, B 5 at 96 % and 2 at 100 %. Exact p given the ties: the five 96 % seeds
 # all fall in B, a hypergeometric tail of C(9, 2) / C(14, 7) = 36 / 3,432 per side, so p = 72 / 3,432
 # = 0.021 (also by enumerating the 3,432 splits, `exact_p`). (6 vs 6 with four at 96 %, the old fixture,
@@ -61,7 +38,7 @@ A_WRONG, B_WRONG = [0] * 7, [1] * 5 + [0] * 2
 def test_a_change_significant_alone_is_not_once_adjusted_over_the_table():
     a, b = seeds("one_char", A_WRONG), seeds("one_char", B_WRONG)
     alone = compare_frames(frame(a), frame(b)).set_index("scenario").loc["one_char"]
-    raw = exact_p(percent(B_WRONG), percent(A_WRONG))
+    raw = exact_p(percent(B_WRONG), percent(A_WRONG))[0]
     assert raw == pytest.approx(72 / 3432)
     assert alone["Mann–Whitney p"] == pytest.approx(raw)
     assert alone["Mann–Whitney p"] < 0.05 and alone["BH-adjusted p"] == pytest.approx(alone["Mann–Whitney p"])
@@ -82,7 +59,7 @@ def test_a_change_significant_alone_is_not_once_adjusted_over_the_table():
     assert one["Mann–Whitney p"] < 0.05 <= one["BH-adjusted p"]
     assert one["BH-adjusted p"] == pytest.approx(3 * one["Mann–Whitney p"])
     # not shown changed, and B − A = −2.9 points is outside ±2, so not shown equivalent either
-    assert one["TOST p"] == pytest.approx(tost_by_hand(percent(B_WRONG), percent(A_WRONG)))
+    assert one["TOST p"] == pytest.approx(tost_by_hand(percent(B_WRONG), percent(A_WRONG), 2))
     assert one["TOST p"] > 0.5
     assert one["accuracy"] == "inconclusive"
 
@@ -97,7 +74,7 @@ def test_small_unchanged_differences_are_equivalent_within_two_points():
                          frame(seeds("one_char", b_wrong))).set_index("scenario").loc["one_char"]
     tails = sps.hypergeom.cdf(5, 24, 9, 12), sps.hypergeom.sf(4, 24, 9, 12)
     assert row["Mann–Whitney p"] == pytest.approx(min(1.0, 2 * min(tails))) == 1.0
-    by_hand = tost_by_hand(percent(b_wrong), percent(a_wrong))
+    by_hand = tost_by_hand(percent(b_wrong), percent(a_wrong), 2)
     assert row["TOST p"] == pytest.approx(by_hand) and by_hand == pytest.approx(0.0275, abs=1e-4)
     assert row["TOST BH-adjusted p"] == pytest.approx(by_hand)  # a family of one
     assert row["accuracy"] == "equivalent within ±2 points"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pytest
-from scipy import stats as sps
 
 from harness.reporting import stats
 from harness.reporting.claims import (
@@ -21,6 +19,7 @@ from harness.reporting.claims import (
 )
 from scenarios import ALPHABET
 from tests.fakes import make_record
+from tests.reporting.by_hand import exact_p, tost_by_hand
 
 
 def verdicts(records):
@@ -48,29 +47,6 @@ def shared(n_wrong: int) -> float:
     """A `single` or `window` seed's accuracy (%) on the 23 targets both scenarios have (D–Z): their last
     `n_wrong` targets are all among them."""
     return 100.0 * (23 - n_wrong) / 23
-
-
-def exact_p(a: list[float], b: list[float]) -> tuple[float, float]:
-    """Two-sided rank-sum p exact given the ties, and the smallest p these tied values allow, by brute
-    force: every one of the C(N, len(a)) ways to draw a's midranks from the pooled sample; p is 2 × the
-    smaller tail at a's observed rank sum, the floor 2 × the smaller of the two extreme sums' shares."""
-    ranks = sps.rankdata(np.array(a + b, dtype=float))
-    observed = ranks[: len(a)].sum()
-    sums = np.array([ranks[list(c)].sum() for c in itertools.combinations(range(len(ranks)), len(a))])
-    p = min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
-    floor = min(1.0, 2 * min(np.mean(sums <= sums.min() + 1e-9), np.mean(sums >= sums.max() - 1e-9)))
-    return p, floor
-
-
-def tost_by_hand(a: list[float], b: list[float], margin: float = 5.0) -> float:
-    """TOST written out: Welch's t of mean(a) − mean(b) against −margin and +margin, with the
-    Welch–Satterthwaite df; p is the larger of the two one-sided p-values."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
-    diff = x.mean() - y.mean()
-    return float(max(sps.t.sf((diff + margin) / se, df), sps.t.cdf((diff - margin) / se, df)))
 
 
 def seeds_for_five_points(a: list[float], b: list[float]) -> int:
@@ -150,7 +126,7 @@ def test_no_lift_holds_only_when_an_equivalence_test_shows_it():
     ones = [shared((2, 4, 6)[s % 3]) for s in range(45)]
     windows = [shared((1, 4, 6)[s % 3]) for s in range(45)]
     assert powered.p_adjusted >= stats.ALPHA
-    assert powered.p_equivalence == pytest.approx(tost_by_hand(windows, ones))
+    assert powered.p_equivalence == pytest.approx(tost_by_hand(windows, ones, 5))
     assert powered.p_equivalence == pytest.approx(0.0211, abs=1e-4)
     assert (powered.verdict, powered.wording) == (HOLDS, "no real lift: within ±5 points (equivalence test)")
     assert "TOST ±5 points p = 0.021, BH-adjusted 0.021" in powered.evidence
@@ -163,7 +139,8 @@ def test_no_lift_holds_only_when_an_equivalence_test_shows_it():
     few = verdicts(wide)[(2, "torch")]
     values = [shared((0, 5, 10)[s % 3]) for s in range(6)]
     assert few.p_value == pytest.approx(1.0)
-    assert few.p_equivalence == pytest.approx(tost_by_hand(values, values)) == pytest.approx(0.333, abs=1e-3)
+    by_hand = tost_by_hand(values, values, 5)
+    assert few.p_equivalence == pytest.approx(by_hand) == pytest.approx(0.333, abs=1e-3)
     assert few.verdict == INCONCLUSIVE
     assert few.wording == "no detectable lift, not shown absent (not shown within ±5 points either)"
     assert "too few seeds here" in few.evidence
@@ -199,7 +176,7 @@ def test_the_lift_is_judged_on_the_targets_both_scenarios_have():
     found = verdicts(records)[(2, "torch")]
     values = [shared(k) for k in ks]
     assert found.p_value == pytest.approx(1.0)
-    assert found.p_equivalence == pytest.approx(tost_by_hand(values, values))
+    assert found.p_equivalence == pytest.approx(tost_by_hand(values, values, 5))
     assert found.p_equivalence == pytest.approx(7.43e-7, rel=1e-3)
     assert (found.verdict, found.wording) == (HOLDS, "no real lift: within ±5 points (equivalence test)")
     published = np.mean(values) - np.mean([100.0 * (23 - k) / 25 for k in ks])
@@ -221,7 +198,8 @@ def test_a_lift_neither_significant_nor_shown_within_the_margin_is_inconclusive(
     p, _ = exact_p(windows, ones)
     assert found.p_value == pytest.approx(p) == pytest.approx(0.589, abs=1e-3)
     assert found.p_adjusted >= stats.ALPHA
-    assert found.p_equivalence == pytest.approx(tost_by_hand(windows, ones)) == pytest.approx(0.424, abs=1e-3)
+    by_hand = tost_by_hand(windows, ones, 5)
+    assert found.p_equivalence == pytest.approx(by_hand) == pytest.approx(0.424, abs=1e-3)
     assert "lift +2.9 points" in found.evidence
     assert found.verdict == INCONCLUSIVE and found.verdict != HOLDS
     assert found.wording == "no detectable lift, not shown absent (not shown within ±5 points either)"

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
-import numpy as np
 import pytest
-from scipy import stats as sps
 
 from harness.reporting.frames import to_frame
 from harness.reporting.markdown import md
@@ -15,6 +12,7 @@ from harness.reporting.sections import accuracy, comparison, findings
 from harness.reporting.view import ReportView
 from scenarios import ALPHABET, get_scenario
 from tests.fakes import make_record
+from tests.reporting.by_hand import exact_p, tost_by_hand
 
 
 def table_rows(section: str) -> list[dict[str, str]]:
@@ -34,29 +32,6 @@ def seeds(scenario: str, backend: str, wrong_counts: list[int], **fields) -> lis
 def percent(wrong_counts: list[int], patterns: int = 25) -> list[float]:
     """The accuracies (%) `seeds` gives a scenario of `patterns` targets."""
     return [100.0 * (patterns - n) / patterns for n in wrong_counts]
-
-
-def exact_p(a: list[float], b: list[float]) -> tuple[float, float]:
-    """Two-sided rank-sum p exact given the ties, and the smallest p these tied values allow, by brute
-    force: every one of the C(N, len(a)) ways to draw a's midranks from the pooled sample; p is 2 × the
-    smaller tail at a's observed rank sum, the floor 2 × the smaller of the two extreme sums' shares."""
-    ranks = sps.rankdata(np.array(a + b, dtype=float))
-    observed = ranks[: len(a)].sum()
-    sums = np.array([ranks[list(c)].sum() for c in itertools.combinations(range(len(ranks)), len(a))])
-    p = min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
-    floor = min(1.0, 2 * min(np.mean(sums <= sums.min() + 1e-9), np.mean(sums >= sums.max() - 1e-9)))
-    return p, floor
-
-
-def tost_by_hand(a: list[float], b: list[float], margin: float = 2.0) -> float:
-    """TOST written out: Welch's t of mean(a) − mean(b) against −margin and +margin, with the
-    Welch–Satterthwaite df; p is the larger of the two one-sided p-values."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
-    diff = x.mean() - y.mean()
-    return float(max(sps.t.sf((diff + margin) / se, df), sps.t.cdf((diff - margin) / se, df)))
 
 
 Z = 1.959964 + 0.841621  # z(1 − 0.05/2) + z(0.80)
@@ -95,7 +70,7 @@ def test_benjamini_hochberg_is_shown_and_decides_the_verdict():
     assert float(one["Mann–Whitney p"]) < 0.05 <= float(one["BH-adjusted p"])
     assert abs(float(one["BH-adjusted p"]) - 3 * float(one["Mann–Whitney p"])) < 1e-3  # smallest of 3
     # keras − torch = +2.9 points, outside ±2: TOST by hand ≈ 0.86, so not equivalent either
-    assert abs(float(one["TOST p"]) - tost_by_hand(percent(keras_wrong), percent(torch_wrong))) < 1e-3
+    assert abs(float(one["TOST p"]) - tost_by_hand(percent(keras_wrong), percent(torch_wrong), 2)) < 1e-3
     assert float(one["TOST p"]) > 0.5
     assert one["verdict"] == "inconclusive"
     text = comparison_section(near + spread + identical)

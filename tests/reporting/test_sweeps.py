@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import math
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 from scipy import stats as sps
 
@@ -19,6 +17,7 @@ from harness.reporting.sections.sweeps import gap_table, grid_table
 from harness.reporting.view import ReportView
 from harness.store import latest_per_key, load_records
 from tests.fakes import make_record
+from tests.reporting.by_hand import tost_by_hand
 
 SWEEP = "python -m harness sweep --grid units=8,32 learning_rate=0.001,0.01"
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,17 +80,6 @@ def test_grid_table_has_every_point_and_backend():
     assert "ttl_median" not in table  # no accuracy curves recorded
 
 
-def tost_by_hand(a: list[float], b: list[float], margin: float = 2.0) -> float:
-    """TOST written out: Welch's t of mean(a) − mean(b) against −margin and +margin, with the
-    Welch–Satterthwaite df; p is the larger of the two one-sided p-values."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
-    diff = x.mean() - y.mean()
-    return float(max(sps.t.sf((diff + margin) / se, df), sps.t.cdf((diff - margin) / se, df)))
-
-
 def test_gap_per_grid_point_is_bh_adjusted_across_the_scenarios_grid():
     records = grid()
     table = gap_table(records, find_sweeps(records)["one_char"])
@@ -107,8 +95,8 @@ def test_gap_per_grid_point_is_bh_adjusted_across_the_scenarios_grid():
     # elsewhere keras and torch both score 96, 100 ×5: gap 0, TOST ±2 by hand 0.030 at each of the three
     # points and ≈ 1 at the gap; BH over the grid's 4 TOST p's: 0.030 · 4/3 = 0.040 < 0.05: equivalent
     even, gap = [96.0] + [100.0] * 5, [100 * (1 - n / 25) for n in (4, 5) * 3]
-    tosts = [tost_by_hand(even, even), tost_by_hand(even, gap), tost_by_hand(even, even),
-             tost_by_hand(even, even)]
+    tosts = [tost_by_hand(even, even, 2), tost_by_hand(even, gap, 2), tost_by_hand(even, even, 2),
+             tost_by_hand(even, even, 2)]
     assert list(table["TOST p"]) == pytest.approx(tosts)
     assert list(table["TOST BH-adjusted p"]) == pytest.approx(list(sps.false_discovery_control(tosts)))
     assert tosts[0] == pytest.approx(0.0299, abs=1e-4)
