@@ -23,8 +23,8 @@ from harness.reporting.survival import (
     Median,
     Times,
     as_times,
+    bootstrap_medians,
     curve_step,
-    km_medians,
     logrank,
     median_time,
     relapse,
@@ -221,8 +221,7 @@ def explained_interval(native: TimePair, matched: TimePair, seed: int = 0) -> tu
     the four groups' seeds resampled; resamples where the native gap falls under the curve's grain
     are left out (they say nothing about a share of it)."""
     rng = np.random.default_rng(seed)
-    medians = [km_medians(np.asarray(t.epochs, dtype=float), np.asarray(t.learned, dtype=bool),
-                          rng.integers(0, t.n, (RESAMPLES, t.n)))
+    medians = [bootstrap_medians(t, RESAMPLES, rng)
                for t in (native.keras, native.torch, matched.keras, matched.torch)]
     gap, matched_gap = medians[0] - medians[1], medians[2] - medians[3]
     fine = np.isfinite(gap) & (np.abs(gap) >= MIN_GAP_STEPS * native.step) & np.isfinite(matched_gap)

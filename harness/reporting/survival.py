@@ -163,24 +163,19 @@ def _band(function: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.where(np.isnan(low), p, low), np.where(np.isnan(high), p, high), filled
 
 
-def _crossing(epochs: np.ndarray, sf: np.ndarray, level: float) -> int | None:
+def _crossing(sf: np.ndarray, level: float) -> int | None:
+    """The index of the first point at or below `level`, if any."""
     hit = np.nonzero(sf <= level + TOL)[0]
     return int(hit[0]) if hit.size else None
-
-
-def _first_at_or_below(epochs: np.ndarray, sf: np.ndarray, level: float) -> float:
-    hit = np.nonzero(sf <= level + TOL)[0]
-    return float(epochs[hit[0]]) if hit.size else math.nan
 
 
 def _median_point(epochs: np.ndarray, sf: np.ndarray) -> float:
     """Where the survival function crosses one half; where it sits exactly at one half (exactly half
     the seeds learned by t), the midpoint between t and the next epoch at which it drops, the usual
     convention for a step function (the lower value otherwise)."""
-    hit = np.nonzero(sf <= 0.5 + TOL)[0]
-    if not hit.size:
+    i = _crossing(sf, 0.5)
+    if i is None:
         return math.nan
-    i = hit[0]
     below = np.nonzero(sf < 0.5 - TOL)[0]
     if abs(sf[i] - 0.5) <= TOL and below.size:
         return (float(epochs[i]) + float(epochs[below[0]])) / 2.0
@@ -195,9 +190,9 @@ def median_time(times: Times) -> Median:
         return Median(math.nan, math.nan, math.nan)
     sf = survival(times).sf
     low, high, filled = _band(sf)
-    ends = [_crossing(sf.quantiles, band_, 0.5) for band_ in (low, high)]
-    return Median(_median_point(sf.quantiles, sf.probabilities),
-                  _first_at_or_below(sf.quantiles, low, 0.5), _first_at_or_below(sf.quantiles, high, 0.5),
+    ends = [_crossing(band_, 0.5) for band_ in (low, high)]
+    limits = [math.nan if i is None else float(sf.quantiles[i]) for i in ends]
+    return Median(_median_point(sf.quantiles, sf.probabilities), *limits,
                   any(i is not None and filled[i] for i in ends))
 
 
@@ -212,32 +207,11 @@ def fmt_median(m: Median, censor: float, step: int = 0) -> str:
     return f"{m.value:,.0f} ({low:,.0f}–{high}{'*' if m.filled else ''})"
 
 
-def km_median(epochs: np.ndarray, learned: np.ndarray) -> float:
-    """The Kaplan–Meier median of one sample (the midpoint convention at exactly one half), written out
-    for speed: `median_time` computes the same point with scipy, and a bootstrap needs it
-    a thousand times per pair."""
-    order = np.argsort(epochs, kind="stable")
-    epochs, learned = epochs[order], learned[order]
-    at_risk, surviving, times, levels = len(epochs), 1.0, [], []
-    for t in np.unique(epochs):
-        here = epochs == t
-        events = int(learned[here].sum())
-        if events:
-            surviving *= 1 - events / at_risk
-            times.append(float(t))
-            levels.append(surviving)
-        at_risk -= int(here.sum())
-    for i, level in enumerate(levels):
-        if level <= 0.5 + 1e-9:
-            if abs(level - 0.5) <= 1e-9 and i + 1 < len(levels):
-                return (times[i] + times[i + 1]) / 2.0
-            return times[i]
-    return math.nan
-
-
 def km_medians(epochs: np.ndarray, learned: np.ndarray, picks: np.ndarray) -> np.ndarray:
-    """`km_median` of many resamples at once: picks (R × n) index the seeds each resample draws. The
-    same arithmetic on counts per distinct epoch, so a bootstrap costs a few array operations."""
+    """The Kaplan–Meier median (midpoint convention at exactly one half) of many resamples at once:
+    picks (R × n) index the seeds each resample draws. `median_time` computes the same point with
+    scipy one sample at a time; a bootstrap needs thousands, so here it is arithmetic on counts per
+    distinct epoch."""
     times = np.unique(epochs)
     rows = np.repeat(np.arange(picks.shape[0]), picks.shape[1])
     counts = np.zeros((picks.shape[0], epochs.size))
@@ -260,6 +234,12 @@ def km_medians(epochs: np.ndarray, learned: np.ndarray, picks: np.ndarray) -> np
     return medians
 
 
+def bootstrap_medians(times: Times, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """The median of `resamples` with-replacement resamples of the seeds (NaN where not reached)."""
+    return km_medians(np.asarray(times.epochs, dtype=float), np.asarray(times.learned, dtype=bool),
+                      rng.integers(0, times.n, (resamples, times.n)))
+
+
 RATIO_MARGIN = 1.25  # medians within this factor of each other are "equivalent" (time to learn)
 
 
@@ -269,8 +249,7 @@ def median_ratio_interval(a: Times, b: Times, confidence: float = 0.90, resample
     test of two one-sided 5 % tests (inside [1/RATIO_MARGIN, RATIO_MARGIN]: equivalent). NaN where
     too few resamples reach both medians."""
     rng = np.random.default_rng(seed)
-    medians = [km_medians(np.asarray(t.epochs, dtype=float), np.asarray(t.learned, dtype=bool),
-                          rng.integers(0, t.n, (resamples, t.n))) for t in (a, b)]
+    medians = [bootstrap_medians(t, resamples, rng) for t in (a, b)]
     fine = np.isfinite(medians[0]) & np.isfinite(medians[1]) & (medians[1] > 0)
     ratios = medians[0][fine] / medians[1][fine]
     if ratios.size < resamples / 2:

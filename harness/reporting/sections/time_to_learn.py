@@ -167,9 +167,11 @@ def _clause(row: pd.Series, cells: dict[tuple[str, str], Times], verb: str, what
     return f"inconclusive on when they {what} ({facts})"
 
 
-def headline(records: list[dict[str, Any]], label: Label = scenario_label) -> list[str]:
-    """Per scenario with a Keras–PyTorch pair: learned for good first, first touch beside it."""
-    tables = {clock: logrank_table(records, label, clock) for clock, _ in CLOCKS}
+def headline(records: list[dict[str, Any]], label: Label = scenario_label,
+             tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
+    """Per scenario with a Keras–PyTorch pair: learned for good first, first touch beside it.
+    `tables`: each clock's `logrank_table`, when the caller has them already."""
+    tables = tables or {clock: logrank_table(records, label, clock) for clock, _ in CLOCKS}
     cells = {clock: times_by_cell(records, THETA, label, fn) for clock, fn in CLOCKS}
     if tables[FOR_GOOD].empty:
         return []
@@ -257,11 +259,11 @@ def body(view: ReportView) -> str:
         md(learning_table(records, label)),
         PLOT.link(view),
     ]
-    sentences = headline(records, label)
+    tables = {clock: logrank_table(records, label, clock) for clock, _ in CLOCKS}
+    sentences = headline(records, label, tables)
     if sentences:
         parts.append("Keras vs PyTorch:\n\n" + "\n".join(f"- {s}" for s in sentences))
-    for clock, _ in CLOCKS:
-        tests = logrank_table(records, label, clock)
+    for clock, tests in tables.items():
         if not tests.empty:
             parts.append(f"Keras vs PyTorch, {clock} at 100 %: scipy's logrank test (two-sided, "
                          f"censoring-aware); the {len(tests)} tests of this table are one family, "
