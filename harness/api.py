@@ -3,12 +3,14 @@
 A call is the CLI's command in Python: the same `RunArguments`, the same checks (bad input raises
 `ValueError`/`TypeError` with the line the CLI prints), the same request, planner, executors,
 resume, records and report (`harness.launch` → the run driver). The progress bar is rich's,
-which renders in Jupyter (with ipywidgets: `pip install -e '.[notebook]'`).
+which renders in Jupyter (with ipywidgets: `pip install -e '.[notebook]'`). Where the CLI exits 1
+for failed seeds, a call raises `RunFailed` (every seed failed) or warns `SeedsFailedWarning`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,27 @@ from harness.records import new_run_id
 from harness.results import Results
 from harness.runs.display import TerminalDisplay
 from harness.runs.driver import RunOutcome
-from harness.validate import UsageTypeError, results_folder
+from harness.validate import UsageTypeError, one_line, results_folder
 
 Names = str | Sequence[str] | None
+RENAMED = ("scenario", "backend", "seeds", "seed", "anytime")  # RunArguments' names the API spells otherwise
+# Every keyword `run` takes, in the order the error names them (`sweep` takes `grid` too).
+KEYWORDS = ("scenarios", "backends", "seeds", "epochs", "execution", "out", "fresh", "progress",
+            "checkpoints",
+            *(f for f in RunArguments.__dataclass_fields__ if f not in (*RENAMED, "epochs", "execution")))
+
+
+class RunFailed(RuntimeError):
+    """Every seed the call trained failed (a worker crashed or raised; a diverged seed is a result,
+    not a failure): nothing to analyse, so not a silent return. `.results` holds their rows."""
+
+    def __init__(self, message: str, results: Results) -> None:
+        super().__init__(message)
+        self.results = results
+
+
+class SeedsFailedWarning(UserWarning):
+    """Some seeds of the call failed: the returned `Results` holds them as rows with their error."""
 
 
 def _names(flag: str, value: Names) -> tuple[str, ...] | None:
@@ -36,28 +56,43 @@ def _names(flag: str, value: Names) -> tuple[str, ...] | None:
     return tuple(value)
 
 
+def _seed_arguments(seeds: Any) -> tuple[Any, tuple[Any, ...] | None]:
+    """(`--seeds N`, `--seed S …`) from `seeds`: a count or an iterable of seeds, not a str."""
+    if seeds is None:
+        return None, None
+    if isinstance(seeds, str | bytes | Mapping):
+        raise UsageTypeError(f"seeds: {seeds!r} is not a count or a list of seeds")
+    if isinstance(seeds, Iterable):
+        return None, tuple(seeds)
+    return seeds, None  # a count; `--seeds` checks that it is a positive integer
+
+
+def _check_keywords(options: Mapping[str, Any], call: str) -> None:
+    """An unknown keyword is bad input like any other: one line naming the valid ones."""
+    unknown = [key for key in options if key not in KEYWORDS]
+    if not unknown:
+        return
+    named = ", ".join(repr(key) for key in unknown)
+    if set(unknown) <= set(RENAMED):
+        hint = "use scenarios=, backends=, seeds= or checkpoints="
+    else:
+        hint = "valid keywords: " + ", ".join(("grid", *KEYWORDS) if call == "sweep" else KEYWORDS)
+    plural = "s" if len(unknown) > 1 else ""
+    raise UsageTypeError(f"harness.{call}(): unexpected keyword argument{plural} {named}; {hint}")
+
+
 def _arguments(scenarios: Names, backends: Names, seeds: int | Iterable[int] | None,
                options: dict[str, Any]) -> RunArguments:
     """The CLI's arguments from the API's keywords: `seeds` is a count (`--seeds N`) or a list of
     seeds (`--seed S …`); `checkpoints=False` is `--no-checkpoints`; other keywords are the flags'
-    names in snake_case."""
-    for key in ("scenario", "backend", "seed", "anytime"):
-        if key in options:
-            raise TypeError(f"unexpected keyword argument {key!r}; use scenarios=, backends=, seeds= "
-                            "or checkpoints=")
+    names in snake_case (the caller has checked them with `_check_keywords`)."""
     if "checkpoints" in options:
         options["anytime"] = bool(options.pop("checkpoints"))
     if isinstance(options.get("eval_at"), int):
         options["eval_at"] = (options["eval_at"],)
-    count, listed = (None, None) if seeds is None else (
-        (seeds, None) if isinstance(seeds, int) or not isinstance(seeds, Iterable) else (None, tuple(seeds)))
-    try:
-        return RunArguments(scenario=_names("--scenario", scenarios), backend=_names("--backend", backends),
-                            seeds=count, seed=listed, **options)
-    except TypeError as exc:  # an unknown keyword: say which are valid
-        valid = ", ".join(f for f in RunArguments.__dataclass_fields__
-                          if f not in ("scenario", "backend", "seeds", "seed", "anytime"))
-        raise TypeError(f"{exc}; valid keywords: scenarios, backends, seeds, checkpoints, {valid}") from None
+    count, listed = _seed_arguments(seeds)
+    return RunArguments(scenario=_names("--scenario", scenarios), backend=_names("--backend", backends),
+                        seeds=count, seed=listed, **options)
 
 
 def _call(name: str, given: dict[str, Any]) -> str:
@@ -85,7 +120,22 @@ def _start(name: str, request_of: Any, given: dict[str, Any], out: str | Path | 
     request = request_of(_call(name, given), started)
     run_id = new_run_id()
     outcome = launch(request, output_folder(out, run_id), run_id, timeout, fresh, _display(progress))
-    return Results.from_folder(outcome.out, outcome)
+    return _unless_failed(Results.from_folder(outcome.out, outcome), run_id)
+
+
+def _unless_failed(results: Results, run_id: str) -> Results:
+    """The CLI exits 1 when seeds failed; a call raises when all of them did, else warns."""
+    outcome = results.outcome
+    failed = [r for r in outcome.records if r["run_id"] == run_id and r["status"] == "failed"]
+    if not failed:
+        return results
+    first = one_line(str(failed[0].get("error") or "no error recorded"))
+    if len(failed) >= outcome.trained:
+        raise RunFailed(f"all {len(failed)} seed run(s) of this call failed; the first: {first} (their rows: "
+                        f".results.frame; the workers' logs: {outcome.out / 'logs'})", results)
+    warnings.warn(SeedsFailedWarning(f"{len(failed)} of {outcome.trained} seed runs failed; the first: "
+                                     f"{first} (their rows in .frame say why)"), stacklevel=4)
+    return results
 
 
 def run(scenarios: Names = None, backends: Names = None, seeds: int | Iterable[int] | None = None,
@@ -99,8 +149,11 @@ def run(scenarios: Names = None, backends: Names = None, seeds: int | Iterable[i
     options: the other `run` flags in snake_case (quick, epochs_scale, workers, timeout, encoding,
     data_seed, init, adam_eps, gate_activation, units, learning_rate, device, executor, ray_address,
     idiomatic_timing, eval_at, time_to_learn) and checkpoints=False for --no-checkpoints.
-    Bad input raises ValueError/TypeError with the CLI's message; a failed seed is a row, not an error.
+    Bad input raises ValueError/TypeError with the CLI's message. A failed seed is a row with its
+    error; if every seed the call trained failed, `RunFailed` (its `.results` holds them), if some
+    did, a `SeedsFailedWarning`.
     """
+    _check_keywords(options, "run")
     given = {"scenarios": scenarios, "backends": backends, "seeds": seeds, "epochs": epochs,
              "execution": execution, **options}
     arguments = _arguments(scenarios, backends, seeds, {"epochs": epochs, "execution": execution, **options})
@@ -124,7 +177,9 @@ def sweep(grid: Mapping[str, Any], scenarios: Names = None, backends: Names = No
           *, fresh: bool = False, progress: bool = True, **options: Any) -> Results:
     """`python -m harness sweep` from Python: every combination of `grid` (e.g. {"units": [8, 16],
     "learning_rate": [0.001, 0.01]}) is an ordinary run's options, into one folder. Takes every
-    `run` keyword; a key both in the grid and set as a keyword is refused, as on the command line."""
+    `run` keyword; a key both in the grid and set as a keyword is refused, as on the command line.
+    Failed seeds raise or warn as in `run`."""
+    _check_keywords(options, "sweep")
     given = {"grid": dict(grid) if isinstance(grid, Mapping) else grid, "scenarios": scenarios,
              "backends": backends, "seeds": seeds, "execution": execution, **options}
     items = _grid_items(grid)

@@ -9,48 +9,26 @@ import shlex
 import sys
 from pathlib import Path
 
-from backends import (
-    backend_names,
-    distribution_versions,
-    get_entry,
-    gpu_count,
-    is_installed,
-)
 from harness.cli_parser import UsageError, build_parser
 from harness.launch import RunArguments, build_request, build_sweep, launch, output_folder
 from harness.machine import cpu_count
 from harness.records import SchemaTooNewError, new_run_id
 from harness.runs.plan import RunRequest
 from harness.validate import check_backends, one_line, results_folder
-from scenarios import SCENARIOS, ResolvedScenario, ScenarioOptions
+from scenarios import ScenarioOptions
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """The scenarios and backends (tables that read at 80 columns: `harness.terminal`)."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
-    scenarios = Table(title="Scenarios")
-    for column in ("id", "title", "tutorial accuracy %", "epochs", "updates per seed"):
-        scenarios.add_column(column)
-    for spec in SCENARIOS.values():
-        updates = ResolvedScenario(spec).updates_per_seed
-        scenarios.add_row(spec.id, spec.title, f"{spec.tutorial_accuracy:.2f}", str(spec.epochs),
-                          f"{updates:,}")
-    backends = Table(title="Backends")
-    for column in ("name", "installed", "default", "GPU", "versions", "pip install -e"):
-        backends.add_column(column)
-    for name in backend_names():
-        versions = ", ".join(f"{k} {v}" for k, v in distribution_versions(name).items() if v)
-        installed = is_installed(name)
-        default = "yes" if get_entry(name).default else "opt-in"
-        gpus = gpu_count(name) if installed else 0
-        backends.add_row(name, "yes" if installed else "no", default, f"yes ({gpus})" if gpus else "no",
-                         versions or "—", escape(f"'.[{get_entry(name).extra}]'"))
+    from harness.terminal import backend_table, scenario_table
+
     cluster = _ray_nodes(args.ray_address) if args.ray_address else None  # an error before any table
     console = Console()
-    console.print(scenarios)
-    console.print(backends)
+    console.print(scenario_table())
+    console.print()
+    console.print(backend_table())
     if cluster is not None:
         console.print(cluster)
     elif os.environ.get("RAY_ADDRESS"):
@@ -105,21 +83,22 @@ def cmd_study(args: argparse.Namespace, argv: list[str]) -> int:
     from harness.lock import FolderBusyError
     from harness.runs.display import TerminalDisplay
     from harness.runs.driver import run_request
-    from harness.runs.study import study_parts
+    from harness.runs.study import started_now, study_parts
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} exists and is not a folder; choose a folder path")
-    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     cores = cpu_count()
     base = RunRequest(scenarios=(), backends=check_backends(args.backend, ("fast",)), seeds=(),
-                      workers=args.workers or cores, cores=cores, run_started=started,
+                      workers=args.workers or cores, cores=cores,
                       command="python -m harness " + shlex.join(argv))
     code = 0
     display = TerminalDisplay()
     for part in study_parts(base, args.seeds, args.sweep_seeds, args.epochs_scale):
         display.note(f"study: {part.title} → {args.out / part.folder}")
         try:
-            outcome = run_request(part.request, args.out / part.folder, new_run_id(), None, display)
+            # each part its own start, so the report's wall time of each run is that run's own
+            request = started_now(part).request
+            outcome = run_request(request, args.out / part.folder, new_run_id(), None, display)
         except FolderBusyError as exc:
             raise UsageError(str(exc)) from None
         code = max(code, outcome.exit_code)
@@ -188,17 +167,30 @@ def cmd_report(args: argparse.Namespace) -> int:
             load_benchmarks(args.benchmark_json)
         except BenchmarkJsonError as exc:
             raise UsageError(str(exc)) from None
-    path, warnings = write_report(args.dir, args.benchmark_json)
+    if args.out is not None:
+        _check_report_out(args.out)
+    path, warnings = write_report(args.dir, args.benchmark_json, args.out)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {path}")
     return 0
 
 
+def _check_report_out(out: Path) -> None:
+    """`report --out` must be, or be creatable as, a folder: checked before anything is written."""
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"--out {out}: {existing} exists and is not a folder; choose a folder path")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # a bare `python -m harness`: the commands, then a usage error
+            print(parser.format_help(), end="")
+            raise UsageError("a command is required: one of those above")
         if args.command == "list":
             return cmd_list(args)
         if args.command in ("run", "sweep"):

@@ -8,6 +8,7 @@ API calls too, so both report bad input with the same one-line message and write
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -20,6 +21,12 @@ from harness.validate import UsageError
 from scenarios import ENCODINGS, GATE_ACTIVATIONS, INITS, SCENARIOS
 
 __all__ = ["DEFAULT_SEEDS", "EXECUTORS", "UsageError", "build_parser"]
+
+DESCRIPTION = ("alphabet-bench: trains the tutorial's \"learn the alphabet\" LSTM tasks in Keras and "
+               "PyTorch over many seeds and reports accuracy, training time, per-letter errors and what "
+               "the tutorial's claims are worth.")
+EPILOG = ("python -m harness COMMAND --help shows a command's options. A first look: "
+          "python -m harness list, then python -m harness run --quick.")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,17 +71,30 @@ def _scale(flag: str, value: int) -> int:
     return validate.integer(flag, value, 1, MAX_EPOCHS_SCALE)
 
 
+def spec_defaults(field: str) -> str:
+    """A tutorial hyper-parameter across the scenarios, e.g. "32; batch_state 16, stateful 50": the
+    common value, then the scenarios that differ (read from the specs, so help never goes stale)."""
+    values = {spec.id: getattr(spec, field) for spec in SCENARIOS.values()}
+    common = Counter(values.values()).most_common(1)[0][0]
+    others = ", ".join(f"{sid} {value}" for sid, value in values.items() if value != common)
+    return f"{common}; {others}" if others else str(common)
+
+
 def _choices(values: object) -> str:
     return "{" + ",".join(values) + "}"  # type: ignore[arg-type]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m harness", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(prog="python -m harness", description=DESCRIPTION, epilog=EPILOG, add_help=False)
+    # Not required here: `main` answers a bare `python -m harness` with this help and exit 2.
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND", parser_class=_Parser)
+    # -h after the commands, so the help lists the commands right under what the tool does.
+    parser.add_argument_group("options").add_argument("-h", "--help", action="help",
+                                                      help="show this help and exit")
     listing = sub.add_parser("list", help="scenarios and backends (and a Ray cluster's nodes)")
     listing.add_argument("--ray-address", metavar="ADDRESS",
                          help="also show this Ray cluster's nodes and resources")
-    run = sub.add_parser("run", help="train scenarios × backends × seeds, write results and report")
+    run = sub.add_parser("run", help="train scenarios × backends × seeds into a report")
     _run_arguments(run)
     run.add_argument("--verify", action="store_true",
                      help="retrain one stored seed of --out and check it reproduces its predictions")
@@ -83,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="options to sweep, e.g. units=8,16,32 learning_rate=0.001,0.01; keys: "
                        f"{', '.join(GRID_KEYS)}; every combination is an ordinary run into one folder")
     _run_arguments(sweep)
-    study = sub.add_parser("study", help="the committed study: long budgets with anytime evaluation and "
-                           "time to learn, the init ablation, and a units × learning-rate sweep")
+    study = sub.add_parser("study", help="the committed study: long budgets, ablations, a sweep",
+                           description="Long budgets with anytime evaluation and time to learn, the "
+                           "init and Adam-epsilon ablations, and a units × learning-rate sweep.")
     study.add_argument("--out", type=Path, default=Path("reports/study"),
                        help="study folder (default reports/study); its budget/ and sweep/ resume")
     study.add_argument("--backend", nargs="+", action="extend", choices=backend_names(), metavar="NAME",
@@ -99,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("dir", type=Path, metavar="DIR")
     report.add_argument("--benchmark-json", type=Path, metavar="FILE",
                         help="also render the timing table of a pytest-benchmark JSON file")
+    report.add_argument("--out", type=Path, metavar="OUT_DIR",
+                        help="write report.md and its figures here instead of DIR (created if missing), "
+                        "e.g. to re-render a committed folder without touching it")
     speed = sub.add_parser("speed", help="measure idiomatic vs fast execution side by side")
     speed.add_argument("--scenario", nargs="+", action="extend", choices=list(SCENARIOS), metavar="ID",
                        help="default: one_char variable_length")
@@ -168,8 +192,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--timeout", type=_int, metavar="SECONDS",
                      help="kill a job running longer than this; its seeds are recorded as failed")
     run.add_argument("--units", type=_int, metavar="N",
-                     help="LSTM units for every scenario (default: the tutorial's 32); "
-                     "shown as e.g. one_char[units=8]")
+                     help=f"LSTM units for every scenario (default: the scenario's, "
+                     f"{spec_defaults('units')}); shown as e.g. one_char[units=8]")
     run.add_argument("--learning-rate", type=_float, metavar="LR",
                      help="Adam learning rate (default: the tutorial's 0.001); "
                      "shown as e.g. one_char[learning_rate=0.01]")

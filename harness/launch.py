@@ -169,12 +169,12 @@ def launch(request: RunRequest, out: Path, run_id: str, timeout: float | None, f
     Returns the driver's `RunOutcome`."""
     from harness.lock import FolderBusyError
     from harness.runs.driver import run_request
-    from harness.store import results_path
+    from harness.store import has_results
 
     try:
         if request.executor == "ray":
             connect_ray(request)
-        if fresh and results_path(out).is_file():
+        if fresh and has_results(out):  # a packed (committed) folder too
             out = out.with_name(f"{out.name}-{run_id}")
         return run_request(request, out, run_id, timeout, display)
     except FolderBusyError as exc:

@@ -2,7 +2,8 @@
 
 Every stage after training (store, aggregate, report) reads only these records,
 so everything needed to trust or rerun a number lives in the record itself.
-Load them with: ``pandas.read_json("DIR/results.jsonl", lines=True)``.
+Load them with: ``pandas.read_json("DIR/results.jsonl", lines=True)``; the same call reads a
+committed folder's ``results.jsonl.gz`` (pandas infers gzip from the name).
 """
 
 from __future__ import annotations

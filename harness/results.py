@@ -3,7 +3,8 @@
 `.frame` holds one row per seed record; `.accuracy()`, `.timing()`, `.letters()`, `.findings()` and
 `.sweeps()` are the tables the report prints, computed by the report's own sections over the same
 `ReportView` (the newest record per key, the same sweep view), so a notebook and `report.md` cannot
-disagree.
+disagree. `.accuracy()`, `.timing()` and `.letters()` are tidy (one row per observation, numbers in
+numeric columns, snake_case names; docs/api.md): the report formats those same numbers for reading.
 In Jupyter the object shows the report's summary inline, figures included.
 """
 
@@ -12,24 +13,33 @@ from __future__ import annotations
 import base64
 import html
 import os
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from backends import EXECUTIONS
+from harness.records import steady_us_per_update
 from harness.reporting import labels
 from harness.reporting.markdown import md
 from harness.reporting.report import REPORT_FILE
 from harness.reporting.sections import accuracy, findings, letters, sweeps, training_time
 from harness.reporting.view import ReportView
 from harness.store import LoadedRecords, load_folder
-from scenarios import ScenarioOptions
+from scenarios import (
+    NATIVE_ADAM_EPS,
+    ResolvedScenario,
+    ScenarioOptions,
+    ScenarioSpec,
+    UnknownScenarioError,
+    get_scenario,
+)
 
 OPTION_COLUMNS = tuple(k for k in ScenarioOptions().__dataclass_fields__ if k != "epochs")
+SPEC_FIELDS = frozenset(ScenarioSpec.__dataclass_fields__)
 SUMMARY_FIGURES = {"accuracy": "accuracy per scenario", "letter_errors": "per-letter error heatmap"}
-AS_WRITTEN = "idiomatic (as the frameworks are written)"
-ENGINE = "fast (the harness's compiled engine)"
 
 
 class Results:
@@ -64,9 +74,10 @@ class Results:
 
     @cached_property
     def frame(self) -> pd.DataFrame:
-        """One row per seed record, failed ones with their status and error; options as columns;
+        """One row per seed record, failed ones with their status and error; options as columns, each
+        the value the seed trained with (a default resolved, so `frame.units == 32` finds them);
         per-epoch loss and accuracy, predictions, patterns, probes and checkpoints as cells.
-        `accuracy` is in % (as in the report); timing-only records are not rows."""
+        `accuracy` is in % (as in the report); timing-only records are not rows (docs/api.md)."""
         rows = [_row(r) for r in self.records]
         frame = pd.DataFrame(rows, columns=list(_row_columns()))
         if frame.empty:
@@ -76,23 +87,26 @@ class Results:
         return frame.drop(columns="_order").reset_index(drop=True)
 
     def accuracy(self) -> pd.DataFrame:
-        """The report's Accuracy table: per scenario × backend, mean, spread, bootstrap CI, failed
-        seeds and where the tutorial's and the seed notebook's figures fall among the seeds."""
+        """The report's Accuracy table as numbers, one row per scenario × backend (docs/api.md): mean,
+        spread, bootstrap CI, failed seeds, and where the tutorial's and the seed notebook's figures
+        fall among the seeds. `report.md` and the inline summary print these numbers formatted."""
         return accuracy.table(self.view)
 
-    def timing(self) -> pd.DataFrame:
-        """The report's Training time tables in one frame, labelled by `execution`: µs per update as
-        the frameworks are written (idiomatic) and of the harness's `fast` engines."""
-        written, fast = training_time.table(self.view), training_time.engine_table(self.view)
-        parts = [table.assign(execution=label) for table, label in ((written, AS_WRITTEN), (fast, ENGINE))
-                 if not table.empty]
-        if not parts:
-            return pd.DataFrame()
-        table = pd.concat(parts, ignore_index=True)
-        return table[["execution", *[c for c in table.columns if c != "execution"]]]
+    def timing(self, execution: str | None = None) -> pd.DataFrame:
+        """Steady-state µs per update, one row per scenario × backend × `execution` (docs/api.md):
+        'idiomatic' as the frameworks are written, after a warm-up epoch; 'fast' the harness's compiled
+        engines, after epoch 1 (which pays compilation). `execution` keeps one of them. Compile-included
+        figures are per seed in `.frame` (`train_seconds`, `us_per_update`)."""
+        if execution not in (None, *EXECUTIONS):
+            raise ValueError(f"execution must be one of {', '.join(EXECUTIONS)}, got {execution!r}")
+        table = training_time.tidy_table(self.view)
+        if execution is None or table.empty:
+            return table
+        return table[table["execution"] == execution].reset_index(drop=True)
 
     def letters(self) -> pd.DataFrame:
-        """The report's per-letter error rates (%): target letters B–Z × "scenario backend"."""
+        """Per-letter errors, long: one row per scenario × backend × target letter, with the errors, the
+        predictions and the error rate (%) the report's Per-letter errors table prints (docs/api.md)."""
         return letters.table(self.view)
 
     def findings(self) -> pd.DataFrame:
@@ -114,9 +128,10 @@ class Results:
         if self.report_path is not None:
             head += f"; report: `{self.report_path}`"
         parts: list[tuple[str, Any]] = [("text", head)]
-        accuracy = self.accuracy()
-        if not accuracy.empty:
-            parts += [("text", "Accuracy (%), the report's table (`.accuracy()`):"), ("table", accuracy)]
+        shown = accuracy.shown(self.view)
+        if not shown.empty:
+            parts += [("text", "Accuracy (%), the report's table (`.accuracy()` has it as numbers):"),
+                      ("table", shown)]
         parts += [("figure", self.figures[key]) for key in SUMMARY_FIGURES if key in self.figures]
         if self.warnings:
             parts.append(("text", "Warnings: " + "; ".join(self.warnings)))
@@ -166,8 +181,43 @@ def _row_columns() -> tuple[str, ...]:
     return tuple(_row({"scenario": "", "backend": "", "seed": 0, "status": ""}))
 
 
+def _spec(r: dict[str, Any]) -> ScenarioSpec | None:
+    """The spec the record trained: the registry's, overridden by what the record stored of it (the
+    record's word wins where the registry has changed since); None for an unknown scenario."""
+    stored = {k: v for k, v in (r.get("spec") or {}).items() if k in SPEC_FIELDS}
+    if "probes" in stored:
+        stored["probes"] = tuple(stored["probes"] or ())
+    try:
+        return replace(get_scenario(r["scenario"]), **stored)
+    except (UnknownScenarioError, TypeError, ValueError):
+        try:
+            return ScenarioSpec(**stored)
+        except (TypeError, ValueError):
+            return None
+
+
+def options_used(r: dict[str, Any]) -> dict[str, Any]:
+    """The options a record trained with (epochs aside): its own where it set them, else what the
+    run resolved the default to, from the one place each is resolved: units and learning rate the
+    tutorial's (`ResolvedScenario`, from the record's spec), Adam's epsilon the framework's own
+    (`ScenarioOptions.adam_epsilon`; left None for a backend that is neither Keras nor PyTorch)."""
+    stored = r.get("options") or {}
+    try:
+        options = ScenarioOptions(**{k: v for k, v in stored.items() if k in OPTION_COLUMNS})
+    except (TypeError, ValueError):  # a record of another version: show what it stored
+        return {k: stored.get(k, labels.DEFAULT_OPTIONS.get(k)) for k in OPTION_COLUMNS}
+    used = {k: getattr(options, k) for k in OPTION_COLUMNS}
+    spec = _spec(r)
+    if spec is not None:
+        resolved = ResolvedScenario(spec, options)
+        used.update(units=resolved.units, learning_rate=resolved.learning_rate)
+    if r["backend"] in NATIVE_ADAM_EPS:
+        used["adam_eps"] = options.adam_epsilon(r["backend"])
+    return used
+
+
 def _row(r: dict[str, Any]) -> dict[str, Any]:
-    options = {**labels.DEFAULT_OPTIONS, **(r.get("options") or {})}
+    options = options_used(r)
     patterns = r.get("patterns") or []
     accuracy = r.get("accuracy")
     return {
@@ -192,8 +242,12 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
         "checkpoints": r.get("checkpoints") or [],
         "accuracy_curve": r.get("accuracy_curve"),
         "train_seconds": r.get("train_seconds"),
+        "first_epoch_seconds": r.get("first_epoch_seconds"),
+        "updates": r.get("updates"),
         "us_per_update": r.get("us_per_update"),
+        "steady_us_per_update": steady_us_per_update(r),
         "seeds_together": r.get("seeds_together", 1),
+        "batch_train_seconds": r.get("batch_train_seconds"),
         "framework_versions": r.get("framework_versions") or {},
         "run_id": r.get("run_id"),
         "timestamp": r.get("timestamp"),

@@ -1,16 +1,25 @@
-"""Append-only JSON-lines store: one complete line per record, flushed to disk at once."""
+"""Append-only JSON-lines store: one complete line per record, flushed to disk at once.
+
+A folder may also hold `results.jsonl.gz`: records packed for committing (reports/*). It is read,
+never written: it is older than `results.jsonl`, so it is read first and a record appended later
+(a resumed or retried seed) is the newest of its key. Nothing is rewritten, so nothing is lost.
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.records import SEED, RecordError, SchemaTooNewError, record_key, timing_key, validate_record
 
-RESULTS_FILE = "results.jsonl"
+RESULTS_FILE = "results.jsonl"  # appended by every run
+PACKED_FILE = "results.jsonl.gz"  # committed records, gzipped: read only
 
 
 @dataclass
@@ -21,13 +30,30 @@ class LoadedRecords:
 
 
 def results_path(out_dir: Path) -> Path:
+    """The file new records are appended to (a packed folder gets one when it resumes)."""
     return Path(out_dir) / RESULTS_FILE
 
 
+def results_files(out_dir: Path) -> list[Path]:
+    """The folder's record files that exist, oldest first: the packed one, then the appended one."""
+    return [path for path in (Path(out_dir) / PACKED_FILE, results_path(out_dir)) if path.is_file()]
+
+
+def has_results(out_dir: Path) -> bool:
+    """A run (or a commit) left records here: `report`, `compare` and resume can read it."""
+    return bool(results_files(out_dir))
+
+
 def load_folder(out_dir: Path) -> LoadedRecords:
-    """The records a run folder holds (none yet for a new folder); a newer schema raises."""
-    path = results_path(out_dir)
-    return load_records(path) if path.is_file() else LoadedRecords()
+    """The records a run folder holds, packed then appended (none yet for a new folder); a newer
+    schema raises."""
+    loaded = LoadedRecords()
+    for path in results_files(out_dir):
+        part = load_records(path)
+        loaded.records += part.records
+        loaded.warnings += part.warnings
+        loaded.timings += part.timings
+    return loaded
 
 
 def append_record(path: Path, record: dict[str, Any]) -> None:
@@ -39,11 +65,21 @@ def append_record(path: Path, record: dict[str, Any]) -> None:
         os.fsync(handle.fileno())
 
 
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The file's numbered lines, gunzipped when it ends in .gz."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        yield from enumerate(handle, start=1)
+
+
 def load_records(path: Path) -> LoadedRecords:
-    """Read every valid record; a torn or foreign line becomes a warning naming the line."""
+    """Read every valid record (.jsonl or .jsonl.gz); a torn or foreign line becomes a warning naming
+    the file and line, and so does a damaged gzip (the records before the damage are kept)."""
+    path = Path(path)
     loaded = LoadedRecords()
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
+    number = 0
+    try:
+        for number, line in _lines(path):
             if not line.strip():
                 continue
             try:
@@ -55,6 +91,8 @@ def load_records(path: Path) -> LoadedRecords:
                 raise SchemaTooNewError(f"{path}:{number}: {exc}") from None
             except RecordError as exc:
                 loaded.warnings.append(f"{path}:{number}: {exc}, skipped")
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # a truncated or corrupt .gz
+        loaded.warnings.append(f"{path}:{number + 1}: cannot be read past here ({exc}), the rest is skipped")
     return loaded
 
 

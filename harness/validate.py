@@ -112,8 +112,9 @@ def check_backends(asked: Sequence[str] | None, executions: Sequence[str]) -> tu
 
 
 def results_folder(folder: Path | str) -> Path:
-    """A folder written by a run: it exists and holds its results file (which may be partial)."""
-    from harness.store import results_path
+    """A folder written by a run: it exists and holds its results file (which may be partial), or
+    the gzipped one a committed folder holds."""
+    from harness.store import PACKED_FILE, has_results, results_path
 
     if not isinstance(folder, str | Path):
         raise UsageTypeError(f"{folder!r} is not a path; pass the folder a run wrote")
@@ -121,8 +122,9 @@ def results_folder(folder: Path | str) -> Path:
     results = results_path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder; pass the folder that holds {results.name}")
-    if not results.is_file():
-        raise UsageError(f"{results} does not exist; pass a folder written by 'python -m harness run'")
+    if not has_results(folder):
+        raise UsageError(f"{results} does not exist (nor {PACKED_FILE}); pass a folder written by "
+                         "'python -m harness run'")
     return folder
 
 

@@ -10,7 +10,11 @@ from typing import Any
 import pandas as pd
 
 from harness.records import steady_us_per_update
-from harness.reporting.labels import backend_label, scenario_label, scenario_order
+from harness.reporting.labels import Label, backend_label, scenario_label, scenario_order
+
+# What names a row of the API's tidy tables: the record's own scenario id, framework and execution,
+# then the report's labels (the id plus any changed option), which are the tables' row keys.
+ID_COLUMNS = ("scenario", "backend", "execution", "scenario_label", "backend_label")
 
 
 def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -101,3 +105,18 @@ def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
         batch_train_s=("batch_train_seconds", "median"),
         us_after_epoch1=("steady_us_per_update", "median"),
     ).reset_index()
+
+
+def identified(table: pd.DataFrame, records: list[dict[str, Any]],
+               backend_of: Label = backend_label) -> pd.DataFrame:
+    """A table keyed like every section's (`scenario`, `backend` hold the report's labels) in the API's
+    tidy shape: the labels as `scenario_label`/`backend_label`, and in front the scenario id, framework
+    and execution they encode, taken from the `records` the rows came from (so a filter such as
+    `backend == "torch"` needs no label parsing)."""
+    ids = {(scenario_label(r), backend_of(r)): (r["scenario"], r["backend"], r.get("execution", "idiomatic"))
+           for r in records}
+    keys = zip(table["scenario"], table["backend"], strict=True)
+    front = pd.DataFrame([ids.get(k, (None, None, None)) for k in keys], columns=list(ID_COLUMNS[:3]),
+                         index=table.index)
+    labelled = table.rename(columns={"scenario": "scenario_label", "backend": "backend_label"})
+    return pd.concat([front, labelled], axis=1).reset_index(drop=True)

@@ -65,15 +65,19 @@ def render(view: ReportView) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def write_report(out_dir: Path, benchmark_json: Path | None = None) -> tuple[Path, list[str]]:
-    """Render DIR/report.md and its figures from DIR/results.jsonl (and a pytest-benchmark JSON, if
-    given); the report links the figures that were written. Returns the report's path and the load
-    warnings. Reading happens before any writing, so a bad input leaves the folder untouched."""
+def write_report(out_dir: Path, benchmark_json: Path | None = None,
+                 to: Path | None = None) -> tuple[Path, list[str]]:
+    """Render report.md and its figures from DIR's records (and a pytest-benchmark JSON, if given)
+    into `to` (default: DIR itself; created if missing, so a committed folder can be re-rendered
+    elsewhere); the report links the figures that were written. Returns the report's path and the
+    load warnings. Reading happens before any writing, so a bad input leaves both folders untouched."""
     view = ReportView.load(Path(out_dir), benchmark_json)
     if benchmark_json is not None:
         benchmarks.load_benchmarks(benchmark_json)  # a bad file raises here, before anything is written
-    written = write_plots(view, Path(out_dir), (plot for section in ORDER for plot in section.plots))
+    target = Path(out_dir if to is None else to)
+    target.mkdir(parents=True, exist_ok=True)
+    written = write_plots(view, target, (plot for section in ORDER for plot in section.plots))
     text = render(view.with_drawn(written))
-    path = Path(out_dir) / REPORT_FILE
+    path = target / REPORT_FILE
     path.write_text(text, encoding="utf-8")
     return path, view.warnings

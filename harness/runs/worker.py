@@ -81,21 +81,18 @@ class _Throttle:
         self.pending, self.last = 0, time.monotonic()
 
 
-def _redirect_output(log_path: str | None) -> None:
-    """Send the framework's own chatter (C++ logs, warnings) to the job's log file."""
-    if log_path is None:
-        return
-    handle = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-    os.dup2(handle.fileno(), 1)
-    os.dup2(handle.fileno(), 2)
+def thread_env(threads: int) -> dict[str, str]:
+    """What a worker's framework must find in the environment when it is imported: the thread
+    limits, and TensorFlow's C++ logs quiet unless the user set their level."""
+    return {**{name: str(threads) for name in THREAD_ENV},
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
 
 
-def run_job(job: Job, channel: Any, log_path: str | None = None) -> None:
-    """Process entry point: sends ('record', job_id, dict) per seed, then ('done', job_id)."""
-    _redirect_output(log_path)
-    for name in THREAD_ENV:
-        os.environ[name] = str(job.threads)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any framework import
+def run_job(job: Job, channel: Any) -> None:
+    """A worker's work (local process or Ray task): sends ('record', job_id, dict) per seed, then
+    ('done', job_id). The local executor also puts `thread_env` in the process's environment
+    before Python starts; set here too for a worker that did not."""
+    os.environ.update(thread_env(job.threads))  # before any framework import
     done: set[tuple[str, int]] = set()
     try:
         (_sample_and_emit if job.samples else _train_and_emit)(job, channel, done)

@@ -3,9 +3,12 @@ inline display, and bad arguments raising the line the CLI prints."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -61,8 +64,11 @@ def test_the_api_and_the_cli_train_the_same_seeds(tmp_path):
 
 def test_a_run_with_failures_returns_them_as_rows(tmp_path, crash, monkeypatch):
     monkeypatch.setenv("CRASH_MODE", "raise")
-    results = harness.run(scenarios="one_char", backends="crash", seeds=3, epochs=2, workers=1,
-                          out=tmp_path / "run", progress=False)
+    with pytest.warns(harness.SeedsFailedWarning,
+                      match=r"^2 of 3 seed runs failed; the first: RuntimeError: boom on purpose") as warned:
+        results = harness.run(scenarios="one_char", backends="crash", seeds=3, epochs=2, workers=1,
+                              out=tmp_path / "run", progress=False)
+    assert len(warned) == 1 and warned[0].filename == __file__  # it points at the call
     frame = results.frame
     assert len(frame) == 3 and len(results.timings) == 1  # the timing sample is no row
     failed = frame[frame["status"] != "ok"]
@@ -74,12 +80,44 @@ def test_a_run_with_failures_returns_them_as_rows(tmp_path, crash, monkeypatch):
                                                           .splitlines()[0])["command"]
 
 
+@pytest.mark.parametrize(("mode", "error"), [("raise", "RuntimeError: boom on purpose"),
+                                             ("exit", "worker exited with code 3 before finishing")])
+def test_a_call_whose_seeds_all_failed_raises_run_failed(tmp_path, crash, monkeypatch, mode, error):
+    monkeypatch.setenv("CRASH_MODE", mode)
+    monkeypatch.setenv("CRASH_SEED", "0")  # the job's first seed: its death takes the other with it
+    with pytest.raises(harness.RunFailed) as raised:
+        harness.run(scenarios="one_char", backends="crash", seeds=2, epochs=2, workers=1,
+                    idiomatic_timing=False, out=tmp_path / "run", progress=False)
+    assert isinstance(raised.value, RuntimeError)
+    message = str(raised.value)
+    assert message.startswith(f"all 2 seed run(s) of this call failed; the first: {error}")
+    assert "\n" not in message
+    frame = raised.value.results.frame
+    assert frame["seed"].tolist() == [0, 1] and set(frame["status"]) == {"failed"}
+    assert error in frame["error"].iloc[0]
+
+
+def test_failures_of_earlier_calls_and_diverged_seeds_neither_raise_nor_warn(tmp_path, crash, monkeypatch):
+    """A folder's failures from another call are not this call's; a diverged seed is a result."""
+    common = {"backends": "crash", "seeds": 1, "epochs": 2, "workers": 1, "idiomatic_timing": False,
+              "out": tmp_path / "run", "progress": False}
+    monkeypatch.setenv("CRASH_SEED", "0")
+    monkeypatch.setenv("CRASH_MODE", "raise")
+    with pytest.raises(harness.RunFailed):
+        harness.run(scenarios="stateful", **common)
+    monkeypatch.setenv("CRASH_MODE", "nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", harness.SeedsFailedWarning)
+        results = harness.run(scenarios="one_char", **common)
+    statuses = dict(zip(results.frame["scenario"], results.frame["status"], strict=True))
+    assert statuses == {"stateful": "failed", "one_char": "diverged"}
+
+
 def test_timing_samples_are_timing_rows_not_frame_rows(tmp_path, crash):
     results = harness.run(scenarios="one_char", backends="crash", seeds=2, epochs=2, workers=1,
                           out=tmp_path / "run", progress=False)
     assert len(results.timings) == 1 and len(results.frame) == 2
-    assert set(results.timing()["execution"]) == {"idiomatic (as the frameworks are written)",
-                                                  "fast (the harness's compiled engine)"}
+    assert set(results.timing()["execution"]) == {"idiomatic", "fast"}
 
 
 def test_a_sweep_runs_every_grid_point_as_the_cli_does(tmp_path, crash):
@@ -96,9 +134,11 @@ def test_a_sweep_runs_every_grid_point_as_the_cli_does(tmp_path, crash):
 def test_load_gives_the_reports_tables():
     results = harness.load(EXAMPLE)
     report = (EXAMPLE / "report.md").read_text()
-    assert md(results.accuracy(), ".1f") in report
     assert md(results.findings()) in report
-    assert md(results.letters(), ".0f").replace("—", " ") in report
+    assert {row.scenario_label: row.mean for row in results.accuracy().itertuples()}["stateful"] == 100.0
+    letters = results.letters().set_index(["scenario_label", "backend_label", "letter"])["error_rate"]
+    assert (letters[("one_char", "torch[fast]", "C")], letters[("one_char", "keras[fast]", "C")]) == (100, 70)
+    assert re.search(r"\n\| C +\| +100 \| +70 \|", report)  # the report's row (tests/harness/test_tables.py)
     assert len(results.frame) == 120 and set(results.frame["status"]) == {"ok"}
     assert results.report_path == EXAMPLE / "report.md" and "letter_errors" in results.figures
 
@@ -106,7 +146,8 @@ def test_load_gives_the_reports_tables():
 def test_the_inline_summary_holds_the_accuracy_table_and_figures():
     results = harness.load(EXAMPLE)
     markdown = results._repr_markdown_()
-    assert md(results.accuracy(), ".1f") in markdown
+    shown = (EXAMPLE / "report.md").read_text().split("## Accuracy\n\n")[1].split("\n\n")[1]
+    assert shown.startswith("| scenario") and shown in markdown  # the report's table, as printed
     assert "letter_errors.png" in markdown and "accuracy.png" in markdown
     page = results._repr_html_()
     assert page.count("data:image/png;base64,") == 2 and "<table" in page and "feature_window" in page
@@ -179,6 +220,42 @@ def test_wrong_types_and_folders_are_refused(tmp_path, capsys):
         harness.load(tmp_path / "missing")
     assert str(raised.value) == _cli_error(["report", str(tmp_path / "missing")], capsys)
     assert not any(p.name == "out" for p in tmp_path.iterdir())
+
+
+def _run_flags(capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("call", ["run", "sweep"])
+def test_an_unknown_keyword_is_a_usage_error_naming_the_valid_ones(tmp_path, capsys, call):
+    function = getattr(harness, call)
+    grid = {"grid": {"units": [8]}} if call == "sweep" else {}
+    with pytest.raises(harness.UsageError) as raised:
+        function(**grid, colour="red", out=tmp_path / "out")
+    assert isinstance(raised.value, TypeError) and raised.value.__context__ is None
+    message = str(raised.value)
+    head, _, valid = message.partition("; valid keywords: ")
+    assert head == f"harness.{call}(): unexpected keyword argument 'colour'" and "\n" not in message
+    listed = valid.split(", ")
+    named = [p for p in inspect.signature(function).parameters if p != "options"]
+    assert set(named) <= set(listed) and "colour" not in listed
+    flags = _run_flags(capsys)
+    for keyword in set(listed) - set(named):  # each of the others is a flag (checkpoints: --no-checkpoints)
+        assert re.search(rf"--(no-)?{keyword.replace('_', '-')}(?![\w-])", flags), keyword
+    with pytest.raises(harness.UsageError, match=r"argument 'seed'; use scenarios=, backends=, seeds="):
+        function(**grid, seed=[1], out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("seeds", ["abc", "3", b"01"])
+def test_seeds_as_text_are_refused_as_not_a_count_or_a_list(tmp_path, seeds):
+    with pytest.raises(harness.UsageError) as raised:
+        harness.run(seeds=seeds, out=tmp_path / "out")
+    assert isinstance(raised.value, TypeError)
+    assert str(raised.value) == f"seeds: {seeds!r} is not a count or a list of seeds"
+    assert not (tmp_path / "out").exists()
 
 
 def test_import_harness_stays_light():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from harness import cli
 from harness.cli import main
 from harness.store import append_record, results_path
+from scenarios import SCENARIOS
 from tests.cli import harness
 from tests.fakes import make_record
 
@@ -187,3 +189,33 @@ def test_bad_sweep_and_study_options_exit_2_with_nothing_written(tmp_path, capsy
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert expected in err
     assert not out.exists()
+
+
+def test_units_help_names_each_scenarios_own_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    units = help_text[help_text.rindex("--units N"):help_text.rindex("--learning-rate LR")]  # not usage
+    assert "default: the scenario's, 32; batch_state 16, stateful 50" in units
+    assert {s.units for s in SCENARIOS.values()} == {32, 16, 50}  # else the line above is stale, not wrong
+
+
+def test_bare_command_lists_every_command_and_exits_2():
+    result = harness()
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    listed = result.stdout[result.stdout.index("commands:"):]
+    for name in ("list", "run", "sweep", "study", "report", "speed", "compare"):
+        assert re.search(rf"^\s+{name}\s+\S", listed, re.MULTILINE), (name, listed)
+    assert "Traceback" not in result.stderr
+
+
+def test_top_level_help_opens_with_what_the_tool_does_then_its_commands(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    opening = text.split("\n\n")[1]  # after the usage line
+    assert "Keras" in opening and "PyTorch" in opening and "seeds" in opening
+    assert "argparse" not in text and "validate" not in text
+    assert text.index("commands:") < text.index("options:")

@@ -10,7 +10,16 @@ import pandas as pd
 import pytest
 
 from harness.records import IDIOMATIC_TIMING, SCHEMA_VERSION, RecordError, validate_record
-from harness.store import append_record, load_records, results_path
+from harness.store import (
+    PACKED_FILE,
+    append_record,
+    has_results,
+    latest_per_key,
+    load_folder,
+    load_records,
+    results_files,
+    results_path,
+)
 from tests.fakes import make_record
 
 
@@ -67,9 +76,7 @@ def test_records_from_before_an_optional_field_was_added_still_load(tmp_path):
 
 def test_version_1_folders_load_as_seed_records_and_timing_samples_load_apart(tmp_path):
     reports = Path(__file__).resolve().parents[2] / "reports"
-    old_folder = tmp_path / "ablation.jsonl"  # written before version 2
-    old_folder.write_bytes(gzip.decompress((reports / "ablation" / "results.jsonl.gz").read_bytes()))
-    committed = load_records(old_folder)
+    committed = load_records(reports / "ablation" / "results.jsonl.gz")  # written before version 2
     assert committed.records and not committed.warnings and not committed.timings
     assert {r["schema_version"] for r in committed.records} == {1}
     assert {r["kind"] for r in committed.records} == {"seed"}
@@ -99,16 +106,53 @@ def test_records_written_before_anytime_evaluation_load_with_none():
                for r in example.records)
 
 
-def test_the_committed_study_loads_with_its_checkpoints_and_curves(tmp_path):
-    """reports/study (schema 3): every seed record has checkpoints ending at its epochs, and a curve."""
-    reports = Path(__file__).resolve().parents[2] / "reports" / "study"
-    # budget: 5 scenarios × 2 frameworks × 20 seeds, the same with the inits swapped, and the Adam-epsilon
-    # swap on 2 scenarios × 2 frameworks × 20 seeds; sweep: 2 scenarios × 12 grid points × 2 × 10
-    for part, seeds in (("budget", 200 + 200 + 80), ("sweep", 480)):
-        folder = tmp_path / part
-        folder.mkdir()
-        results_path(folder).write_bytes(gzip.decompress((reports / part / "results.jsonl.gz").read_bytes()))
-        loaded = load_records(results_path(folder))
-        assert len(loaded.records) == seeds and not loaded.warnings
-        assert all(r["schema_version"] == 3 and r["checkpoints"][-1]["epoch"] == r["epochs"]
-                   and r["accuracy_curve"]["epochs"][-1] == r["epochs"] for r in loaded.records)
+def _packed(folder: Path, records: list[dict], tail: str = "") -> Path:
+    """A committed-style folder: its records gzipped in results.jsonl.gz (plus `tail`, raw)."""
+    folder.mkdir(exist_ok=True)
+    text = "".join(json.dumps(r) + "\n" for r in records) + tail
+    (folder / PACKED_FILE).write_bytes(gzip.compress(text.encode()))
+    return folder
+
+
+def test_a_packed_folder_is_read_then_its_appended_records_newest_last(tmp_path):
+    """The gzip is read first and never written; a resumed run appends to results.jsonl, and its
+    record of a key (a retried seed) is the one kept."""
+    _packed(tmp_path, [make_record(seed=0), make_record(seed=1, status="failed", error="killed")])
+    assert has_results(tmp_path) and results_files(tmp_path) == [tmp_path / PACKED_FILE]
+    packed = (tmp_path / PACKED_FILE).read_bytes()
+    append_record(results_path(tmp_path), make_record(seed=1))
+    assert results_files(tmp_path) == [tmp_path / PACKED_FILE, results_path(tmp_path)]
+    loaded = load_folder(tmp_path)
+    assert [(r["seed"], r["status"]) for r in loaded.records] == [(0, "ok"), (1, "failed"), (1, "ok")]
+    assert [r["status"] for r in latest_per_key(loaded.records)] == ["ok", "ok"]
+    assert (tmp_path / PACKED_FILE).read_bytes() == packed
+    assert not has_results(tmp_path / "empty") and load_folder(tmp_path / "empty").records == []
+
+
+def test_warnings_name_the_file_the_bad_line_is_in(tmp_path):
+    _packed(tmp_path, [make_record(seed=0)], tail="garbage\n")
+    append_record(results_path(tmp_path), make_record(seed=1))
+    with open(results_path(tmp_path), "a") as handle:
+        handle.write('{"torn')
+    loaded = load_folder(tmp_path)
+    assert [r["seed"] for r in loaded.records] == [0, 1]
+    assert loaded.warnings[0].startswith(f"{tmp_path / PACKED_FILE}:2: not valid JSON")
+    assert loaded.warnings[1].startswith(f"{results_path(tmp_path)}:2: not valid JSON")
+
+
+def test_a_damaged_gzip_keeps_the_records_before_the_damage_and_says_so(tmp_path):
+    _packed(tmp_path, [make_record(seed=s) for s in range(200)])
+    whole = (tmp_path / PACKED_FILE).read_bytes()
+    (tmp_path / PACKED_FILE).write_bytes(whole[: len(whole) // 2])  # cut off mid-stream
+    loaded = load_folder(tmp_path)
+    seeds = [r["seed"] for r in loaded.records]
+    assert 0 < len(seeds) < 200 and seeds == list(range(len(seeds)))
+    assert len(loaded.warnings) == 1 and "cannot be read past here" in loaded.warnings[0]
+    assert loaded.warnings[0].startswith(str(tmp_path / PACKED_FILE))
+    (tmp_path / PACKED_FILE).write_bytes(b"not gzip at all")
+    assert "cannot be read past here" in load_folder(tmp_path).warnings[0]
+
+
+def test_pandas_reads_a_packed_folder_with_the_same_call(tmp_path):
+    _packed(tmp_path, [make_record(seed=s) for s in range(3)])
+    assert list(pd.read_json(tmp_path / PACKED_FILE, lines=True)["seed"]) == [0, 1, 2]

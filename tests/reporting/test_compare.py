@@ -8,6 +8,7 @@ from scipy import stats as sps
 
 from harness.reporting import frames
 from harness.reporting.compare import compare_frames, render_comparison
+from harness.reporting.markdown import md
 from harness.store import append_record, results_path
 from scenarios import ALPHABET
 from tests.fakes import make_record
@@ -91,3 +92,19 @@ def test_the_comparison_text_names_the_family(tmp_path):
     assert "the 2 rank tests of this table are one family and the equivalence tests another" in text
     assert "Benjamini–Hochberg" in text and "BH-adjusted p" in text and "TOST BH-adjusted p" in text
     assert "identical (no test)" in text
+
+
+def test_a_difference_that_is_zero_up_to_rounding_prints_as_zero():
+    # reports/example vs reports/seeds100, timestep_window torch: 99.565 % over 10 seeds and over 100
+    # (same mean, other count) subtract to 1.42e-14, which the table printed as a change
+    a = seeds("timestep_window", [0] * 4 + [1] + [0] * 5)
+    b = seeds("timestep_window", [1] * 4 + [6] + [0] * 95)
+    raw = frame(b)["accuracy"].mean() - frame(a)["accuracy"].mean()
+    assert raw != 0 and abs(raw) < 1e-12  # the noise this guards against
+    table = compare_frames(frame(a), frame(b))
+    assert table["B − A (points)"].tolist() == [0.0]
+    row = next(line for line in md(table, ".3g").splitlines() if line.startswith("| timestep_window"))
+    assert "e-1" not in row and "|                0 |" in row
+    # a real difference of one pattern of one seed in a hundred is kept
+    b[5] = seeds("timestep_window", [1])[0] | {"seed": 5}
+    assert compare_frames(frame(a), frame(b))["B − A (points)"].iloc[0] == pytest.approx(raw - 100 / 23 / 100)

@@ -466,7 +466,8 @@ def test_a_plain_view_links_only_the_figures_it_writes(tmp_path):
 
 
 @pytest.mark.parametrize(("records", "figures"), [
-    ([make_record(epoch_loss=[], us_per_update=None)], {"accuracy.png", "letter_errors.png"}),
+    ([make_record(epoch_loss=[], us_per_update=None, first_epoch_seconds=None)],
+     {"accuracy.png", "letter_errors.png"}),
     ([make_record(status="failed", error="boom")], set()),
 ], ids=["no-loss-no-timing", "all-failed"])
 def test_the_written_report_links_exactly_the_figures_written(records, figures, tmp_path):

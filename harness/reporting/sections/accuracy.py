@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from harness.reporting import stats
-from harness.reporting.frames import ok
+from harness.reporting.frames import identified, ok
 from harness.reporting.labels import backend_label, scenario_label
 from harness.reporting.markdown import md, mean_interval
 from harness.reporting.plotting import WIDTH_IN, cell, colours, ok_records, scenarios
@@ -39,48 +39,110 @@ def _registry_count(label: str) -> int | None:
         return None
 
 
-def _reference(printed: float | None, values: list[float], n: int | None,
-               same_budget: bool = True) -> tuple[object, float]:
-    """A published figure as shown (with the k/n it was snapped to) and its percentile among seeds;
-    no percentile when the seeds trained for other epochs than the figure's run (like with like)."""
+def _placed(name: str, printed: float | None, values: list[float], patterns: int | None,
+            same_budget: bool) -> dict[str, Any]:
+    """A published figure as numbers: as printed (%), the k of the attainable k/n it snaps to, and its
+    percentile among the seeds; no percentile when the seeds trained for other epochs than the
+    figure's run (like with like)."""
     if printed is None or pd.isna(printed):
-        return None, np.nan
+        return {f"{name}_accuracy": np.nan, f"{name}_k": None, f"{name}_pct": np.nan}
+    k = stats.snap_to_attainable(printed, patterns)[0] if patterns else None
     if not same_budget:
-        return f"{printed:.2f} (other epochs)", np.nan
-    if not n:
-        return printed, stats.percentile_of(printed, values)
-    k, _ = stats.snap_to_attainable(printed, n)
-    return f"{printed:.2f} → {k}/{n}", stats.percentile_of_attainable(printed, values, n)
+        pct = np.nan
+    elif patterns:
+        pct = stats.percentile_of_attainable(printed, values, patterns)
+    else:
+        pct = stats.percentile_of(printed, values)
+    return {f"{name}_accuracy": float(printed), f"{name}_k": k, f"{name}_pct": pct}
 
 
-def accuracy_table(frame: pd.DataFrame, records: list[dict[str, Any]] | None = None) -> pd.DataFrame:
-    """Per scenario × backend of a `frames.to_frame` frame; `records` give each row's pattern count for
-    the snap (else the scenario registry's)."""
+def _same_budget(epochs: object, tutorial_epochs: object) -> bool:
+    """Whether seeds trained for the tutorial's epochs (unknown counts as the same)."""
+    return tutorial_epochs is None or pd.isna(tutorial_epochs) or tutorial_epochs == epochs
+
+
+INTEGERS = ("epochs", "tutorial_epochs", "patterns", "tutorial_k", "notebook_k")
+
+
+def summary_table(frame: pd.DataFrame, records: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+    """The Accuracy section's figures as numbers, per scenario × backend label of a `frames.to_frame`
+    frame: the source of both the report's table (`accuracy_table`) and the API's (`table`). `records`
+    give each row's pattern count for the snap (else the scenario registry's)."""
+    if frame.empty:
+        return pd.DataFrame()
     counts = _pattern_counts(records)
+    failed = frame[frame["status"] != "ok"].groupby(["scenario", "backend"]).size().to_dict()
     rows = []
     for (scenario, backend), group in frame.groupby(["scenario", "backend"], sort=False):
         acc = ok(group)["accuracy"].tolist()
         s = stats.summary(acc)
-        n_patterns = counts.get((scenario, backend)) or _registry_count(scenario)
+        patterns = counts.get((scenario, backend)) or _registry_count(scenario)
+        epochs = group["epochs"].iloc[0]
         budget = group["tutorial_epochs"].iloc[0] if "tutorial_epochs" in group else None
-        same = budget is None or pd.isna(budget) or budget == group["epochs"].iloc[0]
-        tutorial, tutorial_pct = _reference(group["tutorial"].iloc[0], acc, n_patterns, same)
-        notebook, notebook_pct = _reference(group["notebook"].iloc[0], acc, n_patterns, same)
+        same = _same_budget(epochs, budget)
         rows.append({
-            "scenario": scenario, "backend": backend, "epochs": group["epochs"].iloc[0], "n": s.n,
-            "mean": s.mean, "std": s.std, "median": s.median, "min": s.min, "max": s.max,
-            "95 % CI of mean": mean_interval(s),
-            "tutorial": tutorial, "tutorial pct": tutorial_pct,
-            "notebook": notebook, "notebook pct": notebook_pct,
+            "scenario": scenario, "backend": backend, "epochs": epochs, "n": s.n,
+            "failed": failed.get((scenario, backend), 0), "mean": s.mean, "std": s.std,
+            "median": s.median, "min": s.min, "max": s.max, "ci_low": s.ci_low, "ci_high": s.ci_high,
+            "patterns": patterns, "tutorial_epochs": budget,
+            **_placed("tutorial", group["tutorial"].iloc[0], acc, patterns, same),
+            **_placed("notebook", group["notebook"].iloc[0], acc, patterns, same),
         })
-    failed = frame[frame["status"] != "ok"].groupby(["scenario", "backend"]).size().to_dict()
     table = pd.DataFrame(rows)
-    if not table.empty:
-        table["failed"] = [failed.get((r.scenario, r.backend), 0) for r in table.itertuples()]
+    for column in INTEGERS:
+        table[column] = pd.array([None if v is None or pd.isna(v) else int(v) for v in table[column]],
+                                 dtype="Int64")
     return table
 
 
+def _value(v: object) -> object:
+    """A cell for the markdown table: missing (NaN, NA) as None, which `md` shows as "—"."""
+    return None if v is None or pd.isna(v) else v
+
+
+def _shown(printed: float, k: object, patterns: object, same_budget: bool) -> object:
+    """A published figure as the report shows it: with the k/n it was snapped to."""
+    if pd.isna(printed):
+        return None
+    if not same_budget:
+        return f"{printed:.2f} (other epochs)"
+    if pd.isna(patterns):
+        return printed
+    return f"{printed:.2f} → {k}/{patterns}"
+
+
+def display_table(numbers: pd.DataFrame) -> pd.DataFrame:
+    """The report's Accuracy table from `summary_table`'s numbers: the CI and each published figure
+    with its k/n as text, the column names the report prints."""
+    rows = []
+    for r in numbers.itertuples(index=False):
+        same = _same_budget(_value(r.epochs), _value(r.tutorial_epochs))
+        s = stats.Summary(r.n, r.mean, r.std, r.median, r.min, r.max, r.ci_low, r.ci_high)
+        rows.append({
+            "scenario": r.scenario, "backend": r.backend, "epochs": _value(r.epochs), "n": r.n,
+            "mean": r.mean, "std": r.std, "median": r.median, "min": r.min, "max": r.max,
+            "95 % CI of mean": mean_interval(s),
+            "tutorial": _shown(r.tutorial_accuracy, r.tutorial_k, r.patterns, same),
+            "tutorial pct": r.tutorial_pct,
+            "notebook": _shown(r.notebook_accuracy, r.notebook_k, r.patterns, same),
+            "notebook pct": r.notebook_pct, "failed": r.failed,
+        })
+    return pd.DataFrame(rows)
+
+
+def accuracy_table(frame: pd.DataFrame, records: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+    """The report's Accuracy table (display text) of a `frames.to_frame` frame; see `summary_table`."""
+    return display_table(summary_table(frame, records))
+
+
 def table(view: ReportView) -> pd.DataFrame:
+    """The API's Accuracy table: tidy, numeric, one row per scenario × backend label (docs/api.md)."""
+    numbers = summary_table(view.frame)
+    return identified(numbers, view.reference) if not numbers.empty else numbers
+
+
+def shown(view: ReportView) -> pd.DataFrame:
+    """The Accuracy table as the report prints it."""
     return accuracy_table(view.frame)
 
 
@@ -149,7 +211,7 @@ PLOT = Plot("accuracy", "accuracy per scenario", draw)
 
 
 def body(view: ReportView) -> str:
-    return TEXT + "\n\n" + md(table(view), ".1f") + PLOT.link(view, "\n\n")
+    return TEXT + "\n\n" + md(shown(view), ".1f") + PLOT.link(view, "\n\n")
 
 
 SECTION = Section("Accuracy", body, (PLOT,), {"accuracy": table})

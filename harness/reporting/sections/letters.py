@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from harness.reporting.frames import pattern_frame
+from harness.reporting.frames import identified, pattern_frame
 from harness.reporting.labels import backend_label
 from harness.reporting.markdown import md
 from harness.reporting.plotting import WIDTH_IN, colours, ok_records, scenarios
@@ -23,18 +23,37 @@ HEATMAP_CMAP = "viridis"
 MISSING_GREY = "#d9d9d9"
 
 
+def letter_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario × backend label × target letter (alphabetical) of a `pattern_frame`: the wrong
+    predictions, the predictions, and the error rate (%) the report prints. Only letters that are
+    targets there: a letter never asked has no row, not a rate of 0."""
+    keys = ["scenario", "backend"]
+    counts = frame.groupby([*keys, "target"], sort=False)["wrong"].agg(errors="sum", n="size").reset_index()
+    counts = counts.rename(columns={"target": "letter"}).astype({"errors": int, "n": int})
+    counts["error_rate"] = 100.0 * counts["errors"] / counts["n"]
+    group = counts.groupby(keys, sort=False).ngroup()  # report order: scenarios as the registry lists
+    return counts.assign(_group=group).sort_values(["_group", "letter"], kind="stable") \
+        .drop(columns="_group").reset_index(drop=True)
+
+
+def wide_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """The report's table from `letter_counts`: error rate per letter B–Z × "scenario backend" column,
+    NaN where the letter is never a target."""
+    wide = pd.DataFrame({"letter": list(ALPHABET[1:])})
+    for (scenario, backend), group in counts.groupby(["scenario", "backend"], sort=False):
+        wide[f"{scenario} {backend}"] = wide["letter"].map(group.set_index("letter")["error_rate"])
+    return wide
+
+
 def letters_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Error rate (%) per target letter (rows B–Z) × "scenario backend" column, from `pattern_frame`."""
-    wide = frame.pivot_table(index="target", columns=["scenario", "backend"], values="error_pct",
-                             aggfunc="mean", sort=False)
-    wide = wide.reindex(list(ALPHABET[1:]))
-    wide.columns = [f"{s} {b}" for s, b in wide.columns]
-    return wide.reset_index().rename(columns={"target": "letter"})
+    return wide_table(letter_counts(frame))
 
 
 def table(view: ReportView) -> pd.DataFrame:
+    """The API's table: long, one row per scenario × backend × target letter (docs/api.md)."""
     patterns = pattern_frame(view.reference)
-    return pd.DataFrame() if patterns.empty else letters_table(patterns)
+    return pd.DataFrame() if patterns.empty else identified(letter_counts(patterns), view.reference)
 
 
 def _top_mistake(counts: Counter) -> str:

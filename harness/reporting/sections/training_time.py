@@ -8,21 +8,18 @@ compiled engines, with their speed-up over the idiomatic ones.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
 
 from harness.records import steady_us_per_update
-from harness.reporting.frames import ok, timing_table
+from harness.reporting.frames import ID_COLUMNS, identified, ok, timing_table
 from harness.reporting.labels import backend_label, scenario_label, scenario_order
 from harness.reporting.markdown import md
-from harness.reporting.plotting import WIDTH_IN, cell, colours, ok_records, scenarios
 from harness.reporting.section import Plot, Section
+from harness.reporting.speed_figure import caption, draw_speed
 from harness.reporting.view import ReportView
 
 FRAMEWORKS = {"keras": "Keras", "torch": "PyTorch"}
@@ -90,10 +87,15 @@ def ratio_sentence(ratio: pd.DataFrame, execution: str) -> str:
             f"PyTorch is faster on {faster or 'none'}.")
 
 
+def _fast_seeds(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ok seeds of a `to_frame` frame that the `fast` engines trained."""
+    fast = ok(frame)
+    return fast[fast["backend"].str.contains(r"\[fast")] if not fast.empty else fast
+
+
 def fast_table(frame: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
     """The `fast` engines' timing per scenario × backend, with their speed-up over `written`."""
-    fast = ok(frame)
-    fast = fast[fast["backend"].str.contains(r"\[fast")] if not fast.empty else fast
+    fast = _fast_seeds(frame)
     if fast.empty:
         return pd.DataFrame()
     table = timing_table(fast).rename(columns={"us_after_epoch1": "µs after epoch 1"})
@@ -108,38 +110,8 @@ def fast_table(frame: pd.DataFrame, written: pd.DataFrame) -> pd.DataFrame:
 
 
 def draw(fig: Figure, view: ReportView) -> bool:
-    """Median µs per update per scenario × backend, log scale."""
-    good = [r for r in ok_records(view.reference) if r.get("us_per_update")]
-    if not good:
-        return False
-    labels, colour_of = scenarios(good), colours(good)
-    backends = list(colour_of)
-    fig.set_size_inches(WIDTH_IN, max(3.5, 1.5 + 0.35 * len(labels) * len(backends)))
-    ax = fig.subplots()
-    height = 0.8 / len(backends)
-    top, bottom = 0.0, math.inf
-    for j, backend in enumerate(backends):
-        for i, scenario in enumerate(labels):
-            values = cell(good, scenario, backend, "us_per_update")
-            if not values:
-                continue
-            median = float(np.median(values))
-            top, bottom = max(top, median), min(bottom, median)
-            y = i - 0.4 + height * (j + 0.5)
-            ax.barh(y, median, height=height * 0.9, color=colour_of[backend])
-            ax.text(median * 1.08, y, f"{median:,.0f} µs", va="center", fontsize=9)
-    ax.set_xscale("log")
-    # Bars on a log axis start at an arbitrary left edge; a whole decade keeps their lengths honest.
-    ax.set_xlim(10.0 ** math.floor(math.log10(bottom)), top * 6)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()  # registry order top to bottom, like the report's tables
-    ax.set(xlabel="time per weight update (µs, median across seeds, log scale)", ylabel="scenario",
-           title="Training speed: lower is faster")
-    ax.grid(axis="x", alpha=0.3, which="both")
-    handles = [Patch(color=c, label=b) for b, c in colour_of.items()]  # one entry per backend, not per bar
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-    return True
+    """Steady µs per update, as written beside the harness's engine (`speed_figure`)."""
+    return draw_speed(fig, view.reference, view.reference_timings)
 
 
 PLOT = Plot("speed", "µs per update of each backend and execution", draw)
@@ -147,7 +119,8 @@ PLOT = Plot("speed", "µs per update of each backend and execution", draw)
 
 def body(view: ReportView) -> str:
     written = idiomatic_table(view.reference, view.reference_timings)
-    parts = [PLOT.link(view), (
+    figure = PLOT.link(view)
+    parts = [figure, figure and caption(view.reference, view.reference_timings), (
         "### How the frameworks run as written (idiomatic)\n\nµs per update, one seed at a time, "
         "trained the way people write it: Keras `model.fit`, an eager PyTorch loop. After the first "
         "epoch (tracing, warm-up). Source `timing sample`: a short sample `run` takes of each scenario × "
@@ -186,9 +159,38 @@ def table(view: ReportView) -> pd.DataFrame:
     return idiomatic_table(view.reference, view.reference_timings)
 
 
+TIDY = ("source", "n", "us_per_update", "us_per_update_min", "us_per_update_max")
+
+
+def tidy_table(view: ReportView) -> pd.DataFrame:
+    """The API's table (docs/api.md): one row per scenario × backend × execution, one unit. Every
+    `us_per_update` is steady state, the report's headline figures: idiomatic after a warm-up epoch
+    (`µs/update`), fast after epoch 1, which pays compilation (`µs after epoch 1`). Median over `n`
+    (seeds, or a timing sample's blocks: `source`), with the spread. Compile-included figures are per
+    seed in `Results.frame` (`train_seconds`, `us_per_update`)."""
+    written = table(view)
+    parts = []
+    if not written.empty:
+        rows = written.rename(columns={"µs/update": "us_per_update", "min": "us_per_update_min",
+                                       "max": "us_per_update_max"})
+        parts.append(identified(rows, view.reference + view.reference_timings, as_written)
+                     .assign(execution="idiomatic"))
+    fast = _fast_seeds(view.frame)
+    if not fast.empty:
+        us = fast.groupby(["scenario", "backend"], sort=False)["steady_us_per_update"]
+        rows = us.agg(["count", "median", "min", "max"]).reset_index().assign(source="fast seeds")
+        rows = rows.rename(columns={"count": "n", "median": "us_per_update", "min": "us_per_update_min",
+                                    "max": "us_per_update_max"})
+        parts.append(identified(rows, view.reference))
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True)[[*ID_COLUMNS, *TIDY]]
+
+
 def engine_table(view: ReportView) -> pd.DataFrame:
     """The `fast` engines' figures, with their speed-up over idiomatic."""
     return fast_table(view.frame, table(view)) if view.reference else pd.DataFrame()
 
 
-SECTION = Section("Training time", body, (PLOT,), {"idiomatic": table, "fast": engine_table})
+SECTION = Section("Training time", body, (PLOT,),
+                  {"idiomatic": table, "fast": engine_table, "timing": tidy_table})
