@@ -1,10 +1,11 @@
 """What `harness.run`, `harness.sweep` and `harness.load` return: a run folder as pandas tables.
 
-`.frame` holds one row per seed record; `.accuracy()`, `.timing()`, `.letters()`, `.findings()` and
-`.sweeps()` are the tables the report prints, computed by the report's own sections over the same
-`ReportView` (the newest record per key, the same sweep view), so a notebook and `report.md` cannot
-disagree. `.accuracy()`, `.timing()` and `.letters()` are tidy (one row per observation, numbers in
-numeric columns, snake_case names; docs/api.md): the report formats those same numbers for reading.
+`.frame` holds one row per seed record; `.accuracy()`, `.timing()`, `.letters()`, `.findings()`,
+`.time_to_learn()` and `.sweeps()` are the tables the report prints, computed by the report's own
+sections over the same `ReportView` (the newest record per key, the same sweep view), so a notebook
+and `report.md` cannot disagree. `.accuracy()`, `.timing()` and `.letters()` are tidy (one row per
+observation, numbers in numeric columns, snake_case names; docs/api.md): the report formats those
+same numbers for reading.
 In Jupyter the object shows the report's summary inline, figures included.
 """
 
@@ -25,7 +26,7 @@ from harness.records import steady_us_per_update
 from harness.reporting import labels
 from harness.reporting.markdown import md
 from harness.reporting.report import REPORT_FILE
-from harness.reporting.sections import accuracy, findings, letters, sweeps, training_time
+from harness.reporting.sections import accuracy, findings, letters, sweeps, time_to_learn, training_time
 from harness.reporting.view import ReportView
 from harness.store import LoadedRecords, load_folder
 from scenarios import (
@@ -112,6 +113,11 @@ class Results:
     def findings(self) -> pd.DataFrame:
         """The report's findings: each of the tutorial's claims per backend, verdict and evidence."""
         return findings.table(self.view)
+
+    def time_to_learn(self) -> pd.DataFrame:
+        """The report's Time to learn table, as printed: per scenario × backend, when the seeds first
+        reached 100 % of the patterns and when they stayed there (needs checkpointed seeds)."""
+        return time_to_learn.SECTION.tables["time_to_learn"](self.view)
 
     def sweeps(self) -> dict[str, pd.DataFrame]:
         """Per swept scenario, the report's Sweeps table (accuracy and time to learn per grid point)."""

@@ -46,6 +46,19 @@ TRAINING_TESTS = {
                             "test_a_call_whose_seeds_all_failed_raises_run_failed",
                             "test_failures_of_earlier_calls_and_diverged_seeds_neither_raise_nor_warn"),
 }
+# Under pytest-xdist (`pytest -n auto`, the README's command) each worker builds its own module-scoped
+# fixtures, so a file whose fixture trains (a whole `run --all`, Keras on JAX) runs on one worker, not
+# once per worker; the real Ray clusters share one worker, never starting side by side. `--dist
+# loadgroup` (pyproject's addopts) reads these groups; without xdist they do nothing.
+WORKER_GROUPS = {
+    "test_end_to_end.py": "end_to_end", "backends/keras3/test_portable.py": "keras_portable",
+    "backends/test_timing.py": "timing", "backends/test_parity.py": "parity",
+    "backends/keras3/test_fast.py": "keras_fast", "backends/keras3/test_backend.py": "keras_backend",
+    "backends/keras3/test_options.py": "keras_options",
+    "backends/keras3/test_snapshots.py": "keras_snapshots",
+    "backends/pytorch/test_backend.py": "torch_backend", "runs/test_ray_cluster.py": "ray",
+    "runs/test_ray_multinode.py": "ray",
+}
 TIERS = pytest.StashKey[dict[str, tuple[bool, bool]]]()  # every collected test: (trains, slow)
 
 
@@ -143,6 +156,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             extra = get_entry(missing[0]).extra
             item.add_marker(pytest.mark.skip(reason=f"backend {missing[0]!r} is not installed: "
                                                     f"needs .[{extra}]"))
+        group = WORKER_GROUPS.get(_relative(item))
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
         training = trains(item)
         if training:
             item.add_marker(pytest.mark.train)

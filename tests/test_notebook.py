@@ -30,6 +30,6 @@ def test_the_example_notebook_executes_at_its_small_budget(tmp_path, monkeypatch
     assert not errors, errors
     shown = "".join(str(o.get("data", "")) + str(o.get("text", "")) for o in outputs)
     for expected in ("one_char[encoding=one_based]", "torch[fast]", "data:image/png;base64",
-                     "N–Z", "report.md"):
+                     "N–Z", "report.md", "learned for good"):  # the last: the committed study's table
         assert expected in shown, expected
     assert (tmp_path / "runs" / "quick" / "comparison" / "report.md").is_file()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TESTS, TIERS, TRAINING_PATHS, TRAINING_TESTS
+from tests.conftest import TESTS, TIERS, TRAINING_PATHS, TRAINING_TESTS, WORKER_GROUPS
 
 ROOT = TESTS.parent
 
@@ -20,6 +20,8 @@ def test_the_training_tables_name_files_and_tests_that_exist():
     """A renamed file or test would otherwise drop out of the `train` tier into the fast one."""
     for path in TRAINING_PATHS:
         assert (TESTS / path).exists(), f"TRAINING_PATHS: tests/{path} does not exist"
+    for path in WORKER_GROUPS:
+        assert (TESTS / path).is_file(), f"WORKER_GROUPS: tests/{path} does not exist"
     for path, names in TRAINING_TESTS.items():
         text = (TESTS / path).read_text(encoding="utf-8")
         for name in names:

@@ -43,7 +43,7 @@ class TerminalDisplay:
         self.console = console or Console(stderr=True, soft_wrap=True)
 
     def note(self, text: str) -> None:
-        self.console.print(text)
+        self.console.print(text)  # soft-wrapped: a path in a note stays one piece to copy
 
     def warn(self, text: str) -> None:
         self.console.print(f"[yellow]warning[/]: {text}")
@@ -53,14 +53,14 @@ class TerminalDisplay:
         if jobs[0].samples:
             backends = ", ".join(job.backend for job in jobs)
             self.console.print(f"[bold]alphabet-bench[/]: timing how {backends} run as written (idiomatic, "
-                               "one seed per scenario; --no-idiomatic-timing skips it)")
+                               "one seed per scenario; --no-idiomatic-timing skips it)", soft_wrap=False)
         else:
             self.console.print(
                 f"[bold]alphabet-bench[/]: {len(request.scenarios)} scenarios × {len(request.backends)} "
                 f"backends × {len(request.seeds)} seeds → {len(jobs)} jobs on {request.workers} workers "
                 f"→ {out}")
         for line in split_summary(jobs):
-            self.console.print(f"  split so the workers finish together: {line}")
+            self.console.print(f"  split so the workers finish together: {line}", soft_wrap=False)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
         with Progress(*columns, console=self.console, transient=False) as bar:

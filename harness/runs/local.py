@@ -64,7 +64,8 @@ class LocalExecutor:
         try:
             return subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(writer)], stdin=subprocess.PIPE,
                                     stdout=log, stderr=log, pass_fds=(writer,),
-                                    env={**os.environ, **thread_env(job.threads), "PYTHONPATH": _import_path()})
+                                    env={**os.environ, **thread_env(job.threads),
+                                         "PYTHONPATH": _import_path()})
         finally:
             if log is not None:
                 log.close()  # the worker has its own copy

@@ -16,6 +16,7 @@ from backends import PLUGINS_ENV
 from harness.cli import main
 from harness.launch import RunArguments, build_request
 from harness.records import record_key
+from harness.reporting.markdown import md
 from harness.reporting.report import REPORT_FILE
 from harness.runs.plan import plan_jobs
 from harness.store import PACKED_FILE, load_folder, results_path
@@ -51,6 +52,8 @@ def test_harness_load_opens_every_committed_folder(name):
     if name.startswith("study/"):  # schema 3: anytime evaluation, checkpoints ending at the epochs
         assert all(r["schema_version"] == 3 and r["checkpoints"][-1]["epoch"] == r["epochs"]
                    and r["accuracy_curve"]["epochs"][-1] == r["epochs"] for r in results.records)
+        table = results.time_to_learn()  # the report's table, as the notebook's last section shows it
+        assert len(table) and md(table) in (REPORTS / name / REPORT_FILE).read_text(encoding="utf-8")
 
 
 def test_report_renders_a_packed_folder_elsewhere_and_leaves_it_untouched(tmp_path, capsys):

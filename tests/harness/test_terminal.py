@@ -174,3 +174,4 @@ def test_each_study_part_stamped_with_its_own_start_has_its_own_wall_time():
                make_record(run_id="sweep", run_started=swept.run_started,
                            timestamp="2026-01-01T00:08:19+00:00")]
     assert wall_time(records) == "budget: 0:04:50; sweep: 0:03:19"
+

@@ -494,3 +494,15 @@ def test_every_section_table_is_a_data_frame(rich_view):
         for name, table in section.tables.items():
             if name != "late_collapses":  # no seed of the rich view collapses late
                 assert not table(rich_view).empty, (section.title, name)
+
+
+def test_a_study_part_stamped_with_the_studys_start_is_timed_from_its_own_run_id():
+    """Committed study parts carry the study's start as `run_started`; the run id's stamp (made when
+    the part began) is later, and the part's wall time runs from it, not from the study's start."""
+    study_start = "2026-11-28T21:30:00+00:00"
+    records = [make_record(run_id="20261128T213900Z-4881f0", seed=s, run_started=study_start,
+                           timestamp=f"2026-11-28T21:4{s}:00+00:00") for s in (1, 2)]
+    assert run.wall_time(records) == "20261128T213900Z-4881f0: 0:03:00"
+    own = [make_record(run_id="20261128T213900Z-4881f0", run_started="2026-11-28T21:40:00+00:00",
+                       timestamp="2026-11-28T21:42:00+00:00")]
+    assert run.wall_time(own) == "20261128T213900Z-4881f0: 0:02:00"  # its own start is later: kept

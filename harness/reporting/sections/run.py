@@ -13,15 +13,43 @@ from harness.reporting.view import ReportView
 
 
 def wall_time(records: list[dict[str, Any]]) -> str:
-    """Per run: last record written minus the run's start (both stored in every record)."""
+    """Per run: last record written minus the run's start (both stored in every record). A study's
+    parts carried the study's start as `run_started` before each part had its own; the run id's
+    stamp, taken when the run itself began, is then the later and truer start."""
     spans = []
     for run_id in sorted({r["run_id"] for r in records}):
         mine = [r for r in records if r["run_id"] == run_id]
-        starts = [r["run_started"] for r in mine if r.get("run_started")]
-        if starts:
-            span = pd.Timestamp(max(r["timestamp"] for r in mine)) - pd.Timestamp(min(starts))
+        start = run_start(run_id, mine)
+        if start is not None:
+            span = pd.Timestamp(max(r["timestamp"] for r in mine)) - start
             spans.append(f"{run_id}: {dt.timedelta(seconds=round(span.total_seconds()))}")
     return "; ".join(spans) or "unknown"
+
+
+def run_start(run_id: str, mine: list[dict[str, Any]]) -> pd.Timestamp | None:
+    """When run `run_id` began: its records' `run_started`, or the run id's stamp where that is later."""
+    starts = [pd.Timestamp(r["run_started"]) for r in mine if r.get("run_started")]
+    return max([min(starts), *_id_stamp(run_id, starts[0].tzinfo)]) if starts else None
+
+
+def _id_stamp(run_id: str, tz: Any) -> list[pd.Timestamp]:
+    """The time a run id was made (`new_run_id`: `20261128T213900Z-4881f0`), if it has one."""
+    try:
+        stamp = pd.Timestamp(dt.datetime.strptime(run_id.split("-")[0], "%Y%m%dT%H%M%SZ"), tz="UTC")
+    except ValueError:
+        return []
+    return [stamp.tz_convert(tz)] if tz is not None else [stamp.tz_localize(None)]
+
+
+def _started(records: list[dict[str, Any]]) -> str:
+    """The first run's start, as stored (ISO), or its id's stamp where that is later."""
+    starts = []
+    for run_id in {r["run_id"] for r in records}:
+        mine = [r for r in records if r["run_id"] == run_id]
+        start = run_start(run_id, mine)
+        stored = min((r.get("run_started") or r["timestamp"]) for r in mine)
+        starts.append(stored if start is None or start == pd.Timestamp(stored) else start.isoformat())
+    return min(starts, key=pd.Timestamp)
 
 
 def run_table(view: ReportView) -> pd.DataFrame:
@@ -40,7 +68,7 @@ def run_table(view: ReportView) -> pd.DataFrame:
         ("python", first["machine"].get("python", "?")),
         ("machine", f"{first['machine'].get('cpu', '?')}, {first['machine'].get('cores', '?')} cores"),
         ("git commit", first.get("git_commit") or "unknown"),
-        ("started", min((r.get("run_started") or r["timestamp"]) for r in records)),
+        ("started", _started(records)),
         ("wall time", wall_time(records)),
     ]
     return pd.DataFrame(rows, columns=["", "value"])
