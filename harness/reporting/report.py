@@ -61,7 +61,7 @@ def render(view: ReportView) -> str:
     if not view.records:
         parts = [TITLE, "_no records_", *(s.render(view) for s in WITHOUT_RECORDS)]
     else:
-        parts = [TITLE, *(s.render(view) for s in ORDER)]
+        parts = [TITLE, run.provenance(view.records), *(s.render(view) for s in ORDER)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 

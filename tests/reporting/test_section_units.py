@@ -506,3 +506,14 @@ def test_a_study_part_stamped_with_the_studys_start_is_timed_from_its_own_run_id
     own = [make_record(run_id="20261128T213900Z-4881f0", run_started="2026-11-28T21:40:00+00:00",
                        timestamp="2026-11-28T21:42:00+00:00")]
     assert run.wall_time(own) == "20261128T213900Z-4881f0: 0:02:00"  # its own start is later: kept
+
+
+def test_the_report_opens_with_the_commits_and_machines_its_records_came_from():
+    records = [make_record(seed=0, git_commit="a" * 40, machine={"cpu": "CPU X", "cores": 2}),
+               make_record(seed=1, git_commit="b" * 40 + "-dirty", machine={"cpu": "CPU Y", "cores": 16})]
+    text = render(ReportView(records))
+    lines = text.splitlines()
+    assert lines[2] == (f"_Records trained by commits `{'a' * 12}`, `{'b' * 12}-dirty` "
+                        "on CPU X, 2 cores; CPU Y, 16 cores._")
+    rows = dict(run.run_table(ReportView(records)).values.tolist())
+    assert rows["machine"] == "CPU X, 2 cores; CPU Y, 16 cores" and rows["git commit"].count(",") == 1

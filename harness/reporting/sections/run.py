@@ -41,6 +41,24 @@ def _id_stamp(run_id: str, tz: Any) -> list[pd.Timestamp]:
     return [stamp.tz_convert(tz)] if tz is not None else [stamp.tz_localize(None)]
 
 
+def machines(records: list[dict[str, Any]]) -> list[str]:
+    """The machines the records were trained on, as `CPU, N cores`, in first-seen order."""
+    seen = [f"{r['machine'].get('cpu', '?')}, {r['machine'].get('cores', '?')} cores" for r in records]
+    return list(dict.fromkeys(seen))
+
+
+def commits(records: list[dict[str, Any]]) -> list[str]:
+    """The git commits of the code that trained the records, in first-seen order."""
+    return list(dict.fromkeys(r.get("git_commit") or "unknown" for r in records))
+
+
+def provenance(records: list[dict[str, Any]]) -> str:
+    """The report's first line: which code and which machine its numbers came from."""
+    code = ", ".join(f"`{c[:12]}{'-dirty' if c.endswith('-dirty') else ''}`" for c in commits(records))
+    plural = "s" if len(commits(records)) > 1 else ""
+    return f"_Records trained by commit{plural} {code} on {'; '.join(machines(records))}._"
+
+
 def _started(records: list[dict[str, Any]]) -> str:
     """The first run's start, as stored (ISO), or its id's stamp where that is later."""
     starts = []
@@ -66,8 +84,8 @@ def run_table(view: ReportView) -> pd.DataFrame:
         ("data seed", ", ".join(sorted({str((r.get("options") or {}).get("data_seed")) for r in records}))),
         ("frameworks", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
         ("python", first["machine"].get("python", "?")),
-        ("machine", f"{first['machine'].get('cpu', '?')}, {first['machine'].get('cores', '?')} cores"),
-        ("git commit", first.get("git_commit") or "unknown"),
+        ("machine", "; ".join(machines(records))),
+        ("git commit", ", ".join(commits(records))),
         ("started", _started(records)),
         ("wall time", wall_time(records)),
     ]
