@@ -1,21 +1,31 @@
 """Run jobs in worker processes on this machine.
 
-Each job gets a fresh process (so TensorFlow and PyTorch never share one, and a crash takes
-down only its job) and a pipe of its own. The process is `python -m harness.runs.worker_main`,
-not a multiprocessing "spawn" child: spawn re-imports the caller's `__main__`, so a script or
-`python -` calling `harness.run` without a main guard would run again in every worker. A pipe's
-`send` is synchronous, so a record sent before a worker dies is never lost in a buffer: it is
-read before the end (EOF: every writing end is closed, the worker is gone).
+A worker process serves one backend and runtime config (backend, threads, determinism,
+execution, device, environment): when a job ends normally its worker is kept, and the next job
+with the same config runs in it, so a framework is imported and warmed once per worker rather
+than once per job. TensorFlow and PyTorch never share a process, and the thread limits, set in
+the worker's environment before Python starts, always match its jobs'. A worker that dies or is
+killed mid-job ends that job only and is never reused. Per config there are at most as many
+workers as jobs ever ran at once; idle ones exit when the executor is closed (`close`, called by
+`scheduler.schedule`), and before a CUDA job starts a new worker, idle CUDA workers of other
+configs exit, so no idle framework holds GPU memory another one needs.
+
+The process is `python -m harness.runs.worker_main`, not a multiprocessing "spawn" child: spawn
+re-imports the caller's `__main__`, so a script or `python -` calling `harness.run` without a main
+guard would run again in every worker. Each worker has one pipe back; a pipe's `send` is
+synchronous, so a record sent before a worker dies is never lost in a buffer: it is read before
+the end (EOF: every writing end is closed, the worker is gone). A job's log, `job-N.log`, holds
+that job's output only: the worker points its stdout/stderr at it when the job starts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -23,79 +33,145 @@ from pathlib import Path
 from harness.runs.plan import Job
 from harness.runs.scheduler import Ended, Event
 from harness.runs.worker import thread_env
+from harness.runs.worker_main import frame
 
 WORKER_MODULE = "harness.runs.worker_main"
 EXIT_WAIT_S = 30  # after EOF, how long a worker may take to exit before it is killed
+FINISHED = "worker finished without a record"  # a normal end; the reason matters only if seeds lack one
 
 
 @dataclass
 class _Worker:
     process: subprocess.Popen[bytes]
     channel: Connection
+    config: tuple  # what it was started for: only a job with the same config may run in it
+    job_id: int | None = None  # the job it runs; None: idle
+    killed: bool = False  # asked to die: never handed another job
 
 
 class LocalExecutor:
-    """Worker processes; with `log_dir`, each worker's stdout/stderr goes to `job-N.log` there."""
+    """Worker processes, reused per config; with `log_dir`, each job's output goes to `job-N.log` there."""
 
     def __init__(self, log_dir: Path | None = None) -> None:
         self.log_dir = log_dir
-        self.workers: dict[int, _Worker] = {}
+        self.workers: list[_Worker] = []  # alive (as far as known), busy or idle
+        self.pids: dict[int, int] = {}  # job id -> the pid of the worker process it ran in
 
     def start(self, job: Job) -> None:
+        env = _worker_env(job)
+        config = (job.backend, job.threads, job.deterministic, job.execution, job.device,
+                  tuple(sorted(env.items())))
+        log = self.log_dir / f"job-{job.job_id}.log" if self.log_dir else None
+        worker = self._idle(config)
+        if worker is None:
+            if job.device == "cuda":  # an idle framework keeps its GPU memory (TensorFlow takes it all)
+                self._close_idle(lambda w: w.config[4] == "cuda")
+            worker = self._launch(env, config, log)
+        worker.job_id = job.job_id
+        self.pids[job.job_id] = worker.process.pid
+        self._send(worker, (job, None if log is None else str(log)))
+
+    def _idle(self, config: tuple) -> _Worker | None:
+        """An idle worker of this config, still alive and silent (an idle worker sends nothing:
+        anything readable is its EOF)."""
+        for worker in list(self.workers):
+            if worker.job_id is None and worker.config == config and not worker.killed:
+                if worker.process.poll() is None and not worker.channel.poll():
+                    return worker
+                self._reap(worker)
+        return None
+
+    def _launch(self, env: dict[str, str], config: tuple, log: Path | None) -> _Worker:
+        """A new worker, its thread limits in its environment before Python starts (and so before
+        any framework import); what it prints before its first job goes to that job's log."""
         reader, writer = os.pipe()
+        out = open(log, "ab") if log else None  # noqa: SIM115
         try:
-            process = self._launch(job, writer)
+            process = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(writer)], env=env,
+                                       stdin=subprocess.PIPE, stdout=out, stderr=out, pass_fds=(writer,))
         except BaseException:
             os.close(reader)
             raise
         finally:
             os.close(writer)  # only the worker holds the writing end: EOF means it is gone
-        self.workers[job.job_id] = _Worker(process, Connection(reader, writable=False))
-        try:  # stdin stays open: its EOF tells the worker that this process is gone
-            process.stdin.write(pickle.dumps(sys.path) + pickle.dumps(job))  # type: ignore[union-attr]
-            process.stdin.flush()  # type: ignore[union-attr]
-        except OSError:
-            pass  # it died at start-up: `wait` reports its exit code (the log says why)
+            if out is not None:
+                out.close()  # the worker has its own copy
+        worker = _Worker(process, Connection(reader, writable=False), config)
+        self.workers.append(worker)
+        self._send(worker, sys.path)
+        return worker
 
-    def _launch(self, job: Job, writer: int) -> subprocess.Popen[bytes]:
-        """The worker, its thread limits in its environment before Python starts (and so before
-        any framework import), its output in the job's log."""
-        log = open(self.log_dir / f"job-{job.job_id}.log", "ab") if self.log_dir else None  # noqa: SIM115
-        try:
-            return subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(writer)], stdin=subprocess.PIPE,
-                                    stdout=log, stderr=log, pass_fds=(writer,),
-                                    env={**os.environ, **thread_env(job.threads),
-                                         "PYTHONPATH": _import_path()})
-        finally:
-            if log is not None:
-                log.close()  # the worker has its own copy
+    @staticmethod
+    def _send(worker: _Worker, message: object) -> None:
+        try:  # stdin stays open: its EOF tells the worker that this process is gone (or done with it)
+            worker.process.stdin.write(frame(message))  # type: ignore[union-attr]
+            worker.process.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            pass  # it died: `wait` reports its exit code (the log says why)
 
     def wait(self, timeout: float) -> list[Event]:
-        by_channel = {w.channel: job_id for job_id, w in self.workers.items()}
+        by_channel = {w.channel: w for w in self.workers}
         events: list[Event] = []
         for channel in wait(list(by_channel), timeout=timeout):
-            job_id = by_channel[channel]
+            worker = by_channel[channel]
             try:
                 while channel.poll():
-                    events.append((job_id, channel.recv()))
+                    message = channel.recv()
+                    if worker.job_id is None:
+                        continue  # nothing of a job's comes after its 'done'
+                    events.append((worker.job_id, message))
+                    if message[0] == "done":  # the job is over; the worker waits for the next
+                        events.append((worker.job_id, Ended(FINISHED)))
+                        worker.job_id = None
             except (EOFError, OSError):
-                events.append((job_id, Ended(self._finish(job_id))))
+                job_id = worker.job_id
+                reason = self._reap(worker)
+                if job_id is not None:
+                    events.append((job_id, Ended(reason)))
         return events
 
     def kill(self, job_id: int) -> None:
-        self.workers[job_id].process.kill()  # its pipe then reaches EOF: `wait` reports the end
+        """Kill the job's worker process (its pipe then reaches EOF: `wait` reports the end)."""
+        for worker in self.workers:
+            if worker.job_id == job_id:
+                worker.killed = True
+                worker.process.kill()
 
-    def _finish(self, job_id: int) -> str:
-        worker = self.workers.pop(job_id)
+    def _close_idle(self, which: Callable[[_Worker], bool]) -> None:
+        idle = [w for w in self.workers if w.job_id is None and which(w)]
+        for worker in idle:
+            with contextlib.suppress(OSError):
+                worker.process.stdin.close()  # type: ignore[union-attr]
+        for worker in idle:
+            self._reap(worker)
+
+    def close(self) -> None:
+        """End every worker: an idle one exits when its stdin closes; a busy one (a run cut short)
+        is killed."""
+        for worker in self.workers:
+            with contextlib.suppress(OSError):
+                worker.process.stdin.close()  # type: ignore[union-attr]
+            if worker.job_id is not None:
+                worker.process.kill()
+        for worker in list(self.workers):
+            self._reap(worker)
+
+    def _reap(self, worker: _Worker) -> str:
+        """Forget a worker that is gone or going, and say how it ended."""
+        self.workers.remove(worker)
         worker.channel.close()
+        with contextlib.suppress(OSError):
+            worker.process.stdin.close()  # type: ignore[union-attr]
         try:
             code = worker.process.wait(timeout=EXIT_WAIT_S)
         except subprocess.TimeoutExpired:  # it closed the pipe but lingers: not a worker to wait for
             worker.process.kill()
             code = worker.process.wait()
-        with contextlib.suppress(OSError):
-            worker.process.stdin.close()  # type: ignore[union-attr]
         return _exit_reason(code)
+
+
+def _worker_env(job: Job) -> dict[str, str]:
+    return {**os.environ, **thread_env(job.threads), "PYTHONPATH": _import_path()}
 
 
 def _import_path() -> str:

@@ -50,6 +50,9 @@ class Executor(Protocol):
     def kill(self, job_id: int) -> None:
         """Stop the job's worker; an `Ended` for it follows from `wait`."""
 
+    # Optional: `close()`, called once the run is over (or cut short), ends whatever workers the
+    # executor kept (the local executor's idle worker processes).
+
 
 @dataclass
 class _Running:
@@ -61,7 +64,18 @@ class _Running:
 
 def schedule(jobs: list[Job], workers: int, executor: Executor, hooks: ExecutionHooks,
              timeout: float | None = None) -> None:
-    """Run every job; with `timeout`, a job still running after that many seconds is killed."""
+    """Run every job; with `timeout`, a job still running after that many seconds is killed. The
+    executor is closed at the end, however the run ends."""
+    try:
+        _schedule(jobs, workers, executor, hooks, timeout)
+    finally:
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
+
+
+def _schedule(jobs: list[Job], workers: int, executor: Executor, hooks: ExecutionHooks,
+              timeout: float | None) -> None:
     pending = sorted(jobs, key=lambda job: job.cost, reverse=True)
     running: dict[int, _Running] = {}
     while pending or running:

@@ -1,15 +1,20 @@
 """What runs inside one worker process: train a job's seeds, evaluate, emit records.
 
 A worker owns exactly one framework. Thread limits go into the environment
-before the backend (and so its framework) is imported.
+before the backend (and so its framework) is imported. A local worker may run several jobs
+of one backend and runtime config in turn (`local.LocalExecutor`): each job gets a new backend
+instance and its own setup, so what a job records does not depend on the jobs before it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import itertools
 import math
 import os
 import statistics
+import sys
 import time
 import traceback
 from dataclasses import asdict
@@ -20,6 +25,8 @@ from harness.runs.plan import SAMPLE_BLOCKS, SAMPLE_WARMUP_EPOCHS, Job
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 PROGRESS_INTERVAL_S = 0.25
+# (backend, RuntimeConfig) -> the knobs the first setup of it in this process returned (see _setup)
+_FIRST_KNOBS: dict[tuple, dict[str, Any]] = {}
 
 
 def record_for(job: Job, seed: int, **fields: Any) -> ResultRecord:
@@ -100,7 +107,20 @@ def run_job(job: Job, channel: Any) -> None:
         detail = traceback.format_exc(limit=8)
         for record in unreported(job, done, f"{type(exc).__name__}: {exc}"):
             channel.send(("record", job.job_id, {**record, "traceback": detail}))
+    for stream in (sys.stdout, sys.stderr):  # the job's log is whole once its end is known
+        with contextlib.suppress(Exception):
+            stream.flush()
     channel.send(("done", job.job_id))
+
+
+def _between_jobs() -> None:
+    """Reset the framework state a previous job in this process left behind. Keras keeps global
+    state (layer-name counters, the TensorFlow graph and kernel caches) that grows with every
+    model; each seed reseeds its own model, so this is about memory and a fresh job's conditions,
+    not seeds. Framework modules are looked up, never imported: a first job finds none."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session()
 
 
 def _setup(job: Job) -> tuple[Any, dict[str, Any], dict[str, str]]:
@@ -108,8 +128,15 @@ def _setup(job: Job) -> tuple[Any, dict[str, Any], dict[str, str]]:
     from backends import RuntimeConfig, apply_env, load_backend
 
     apply_env(job.backend)
+    _between_jobs()
     backend = load_backend(job.backend)
-    knobs = backend.setup(RuntimeConfig(job.threads, job.deterministic, job.execution, job.device))
+    config = RuntimeConfig(job.threads, job.deterministic, job.execution, job.device)
+    knobs = backend.setup(config)
+    # A later setup of the same config in this process may describe the process's past rather
+    # than the config (torch: interop threads "cannot be set after parallel work has started",
+    # though they are what the first setup set): the record keeps the first setup's knobs, as a
+    # job in a fresh worker records them.
+    knobs = _FIRST_KNOBS.setdefault((job.backend, config), copy.deepcopy(knobs))
     runtime = {**knobs, "threads": job.threads, "deterministic": job.deterministic}
     return backend, runtime, backend.versions()
 

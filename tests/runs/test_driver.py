@@ -10,11 +10,14 @@ import time
 
 import pytest
 
+import harness as harness_api
 from harness.lock import folder_lock
 from harness.records import SCHEMA_VERSION, record_key
+from harness.runs.local import LocalExecutor
 from harness.store import append_record, results_path
 from tests.cli import CRASH_ENV, ROOT, RUN, harness, records
 from tests.fakes import make_record
+from tests.runs.test_local import _workers_of, linux_only
 
 
 def test_sigkill_mid_run_then_resume_completes_without_duplicates(tmp_path):
@@ -126,3 +129,27 @@ def test_after_a_resume_the_summary_counts_every_seed_in_the_folder(tmp_path):
     seeds = [lines[i + 1].split()[:2] for i, line in enumerate(lines)
              if line.split()[:2] in (["one_char", "tutorial"], ["stateful", "tutorial"])]
     assert seeds == [["crash[fast]", "3"], ["crash[fast]", "3"]], result.stderr
+
+
+@linux_only
+def test_a_run_reuses_a_worker_per_backend_and_leaves_none_behind(tmp_path, monkeypatch):
+    """Two jobs of one backend run in one worker process, each with its own log; once the run is
+    over (the driver's executor closed), no worker process is left."""
+    for key, value in CRASH_ENV.items():
+        monkeypatch.setenv(key, value)
+    closed: list[dict[int, int]] = []
+    close = LocalExecutor.close
+
+    def spy(executor: LocalExecutor) -> None:
+        closed.append(dict(executor.pids))
+        close(executor)
+
+    monkeypatch.setattr(LocalExecutor, "close", spy)
+    out = tmp_path / "run"
+    harness_api.run(scenarios=["one_char", "stateful"], backends="crash", seeds=2, epochs=2, workers=1,
+                    idiomatic_timing=False, out=out, progress=False)
+    assert [(r["status"], r["seed"]) for r in records(out)].count(("ok", 1)) == 2
+    (pids,) = closed
+    assert sorted(pids) == [0, 1] and len(set(pids.values())) == 1
+    assert not set(pids.values()) & set(_workers_of(os.getpid()))
+    assert sorted(path.name for path in (out / "logs").iterdir()) == ["job-0.log", "job-1.log"]
