@@ -100,10 +100,11 @@ def test_version_1_folders_load_as_seed_records_and_timing_samples_load_apart(tm
 def test_records_written_before_anytime_evaluation_load_with_none():
     """Versions 1 and 2 (the committed reports) have no checkpoints or curve: they load empty."""
     reports = Path(__file__).resolve().parents[2] / "reports"
-    example = load_records(reports / "example" / "results.jsonl")
-    assert {r["schema_version"] for r in example.records} == {2}
-    assert all(r["checkpoints"] == [] and r["accuracy_curve"] is None and r["anytime_note"] is None
-               for r in example.records)
+    for folder, version in (("seeds100", 2), ("ablation", 1)):
+        old = load_records(reports / folder / "results.jsonl.gz")
+        assert {r["schema_version"] for r in old.records} == {version}
+        assert all(r["checkpoints"] == [] and r["accuracy_curve"] is None and r["anytime_note"] is None
+                   for r in old.records)
 
 
 def _packed(folder: Path, records: list[dict], tail: str = "") -> Path:

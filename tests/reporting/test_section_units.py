@@ -440,7 +440,8 @@ def test_the_report_is_its_sections_in_order(rich_view):
     text = render(rich_view)
     headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
     assert headings == [section.title for section in ORDER]
-    assert text.startswith("# alphabet-bench report\n\n## Run\n\n") and text.endswith("\n")
+    assert text.startswith("# alphabet-bench report\n\n_Records trained by commit") and text.endswith("\n")
+    assert text.split("\n\n")[2].startswith("## Run")  # title, provenance line, then the sections
 
 
 def test_every_figure_linked_in_the_report_is_written(rich_view, tmp_path):
