@@ -60,14 +60,11 @@ def provenance(records: list[dict[str, Any]]) -> str:
 
 
 def _started(records: list[dict[str, Any]]) -> str:
-    """The first run's start, as stored (ISO), or its id's stamp where that is later."""
-    starts = []
-    for run_id in {r["run_id"] for r in records}:
-        mine = [r for r in records if r["run_id"] == run_id]
-        start = run_start(run_id, mine)
-        stored = min((r.get("run_started") or r["timestamp"]) for r in mine)
-        starts.append(stored if start is None or start == pd.Timestamp(stored) else start.isoformat())
-    return min(starts, key=pd.Timestamp)
+    """The first run's start (`run_start`; a run that stored none: its first record's time)."""
+    runs = {r["run_id"] for r in records}
+    starts = [run_start(run_id, mine) or pd.Timestamp(min(r["timestamp"] for r in mine))
+              for run_id in runs for mine in [[r for r in records if r["run_id"] == run_id]]]
+    return min(starts).isoformat()
 
 
 def run_table(view: ReportView) -> pd.DataFrame:
