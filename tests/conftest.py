@@ -48,8 +48,9 @@ TRAINING_TESTS = {
 }
 # Under pytest-xdist (`pytest -n auto`, the README's command) each worker builds its own module-scoped
 # fixtures, so a file whose fixture trains (a whole `run --all`, Keras on JAX) runs on one worker, not
-# once per worker; the real Ray clusters share one worker, never starting side by side. `--dist
-# loadgroup` (pyproject's addopts) reads these groups; without xdist they do nothing.
+# once per worker; the real Ray clusters share one worker, never starting side by side. `-n` turns
+# xdist's default `--dist load` into `loadgroup` (pytest_configure), which reads these groups; it is
+# not an addopt, since pytest-benchmark takes any `--dist` for xdist and refuses --benchmark-only.
 WORKER_GROUPS = {
     "test_end_to_end.py": "end_to_end", "backends/keras3/test_portable.py": "keras_portable",
     "backends/test_timing.py": "timing", "backends/test_parity.py": "parity",
@@ -90,6 +91,8 @@ def backend_param(name: str):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("numprocesses", None) and config.getoption("dist", "no") == "load":
+        config.option.dist = "loadgroup"
     if not is_benchmarking(config):
         config.option.benchmark_disable = True
     value = config.getoption("--alphabet-epochs")

@@ -4,6 +4,7 @@ training ones; the tables that define the `train` tier name files and tests that
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -86,3 +87,18 @@ def test_the_slow_tests_are_left_out_unless_asked_for(request):
         tiers = request.config.stash[TIERS]
         assert any(slow for _, slow in tiers.values())  # there are slow tests, and this run left them out
         assert not any(item.get_closest_marker("slow") for item in request.session.items)
+
+
+def test_benchmark_only_starts_without_xdist_and_n_spreads_by_group(request):
+    """`pytest --benchmark-only` (the README's timed path) must not meet a `--dist` that
+    pytest-benchmark reads as xdist; `-n` must still keep each WORKER_GROUPS file on one worker."""
+    collect = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # a plain session
+    done = subprocess.run([*collect, "tests/benchmarks", "--benchmark-only", "-k", "one_char"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "::" in done.stdout
+    if request.config.getoption("numprocesses", None):
+        assert request.config.getoption("dist") == "loadgroup"
+    else:
+        assert request.config.getoption("dist", "no") == "no"
