@@ -117,7 +117,7 @@ def _verify(request: RunRequest, out: Path) -> int:
 
 def cmd_speed(args: argparse.Namespace) -> int:
     from harness.reporting.scaling import write_scaling_figure
-    from harness.runs.speed import measure, speed_table
+    from harness.runs.speed import add_floor, measure, speed_table
 
     if args.out is not None and args.out.is_dir():
         raise UsageError(f"--out {args.out} is a folder; pass a file path such as speed.md")
@@ -132,10 +132,11 @@ def cmd_speed(args: argparse.Namespace) -> int:
         command="python -m harness speed",
     )
     frame = measure(request, executions, args.epochs, counts)
+    frame, floor_notes = (frame, []) if args.no_floor else add_floor(frame, request)
     figure = args.out.with_suffix(".png") if args.out is not None else None
     if figure is not None and not write_scaling_figure(frame, figure):
         figure = None
-    text = speed_table(frame, figure.name if figure else None)
+    text = speed_table(frame, figure.name if figure else None, floor_notes)
     if args.out is not None:
         args.out.write_text(text + "\n", encoding="utf-8")
     print(text)

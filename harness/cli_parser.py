@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="epochs per job (default: a few seconds of work per scenario)")
     speed.add_argument("--out", type=Path, help="also write the tables to this markdown file (and, for "
                        "several --seeds, the figure beside it as .png)")
+    speed.add_argument("--no-floor", action="store_true",
+                       help="skip the floor: a reference XLA program (needs jax) timed on each scenario's "
+                       "shape, to state every engine's µs as a multiple of it (× floor)")
     compare = sub.add_parser("compare", help="markdown table of what changed between two runs")
     compare.add_argument("dir_a", type=Path, metavar="DIR_A")
     compare.add_argument("dir_b", type=Path, metavar="DIR_B")

@@ -33,6 +33,7 @@ from backends.base import (
     SnapshotRequest,
     check_config,
 )
+from backends.caches import cache_knobs
 from backends.keras3 import fast
 from backends.keras3.model import KerasPredictor, build_model, fit_stateful, timed_fit
 
@@ -117,6 +118,7 @@ class KerasBackend(Backend):
             "op_determinism": bool(config.deterministic),
             "execution": config.execution,
             "device": config.device,
+            "xla_cache_dir": cache_knobs()["xla_cache_dir"],  # XLA's persistent cache (backends/caches.py)
         }
         if config.device == "cuda":  # float32 matmuls on the GPU too, as on the CPU
             tf.config.experimental.enable_tensor_float_32_execution(False)

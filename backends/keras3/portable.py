@@ -142,7 +142,8 @@ class KerasPortableBackend(Backend):
                 raise RuntimeError(f"--device cuda: JAX sees no GPU (default backend {platform!r}); "
                                    "use --device cpu")
             return {"jax_platform": platform, "jax_devices": len(jax.devices()),
-                    "jax_threads": JAX_THREADS_NOTE}
+                    "jax_threads": JAX_THREADS_NOTE,  # the persistent compile cache (backends/caches.py)
+                    "jax_cache_dir": jax.config.jax_compilation_cache_dir or None}
         import torch
 
         if config.device == "cuda" and not torch.cuda.is_available():

@@ -22,6 +22,7 @@ from backends.base import (
     SnapshotRequest,
     check_config,
 )
+from backends.pytorch import paths
 from backends.timing import ProgressFn
 from scenarios import AlphabetData, ResolvedScenario
 
@@ -109,12 +110,17 @@ class TorchBackend(Backend):
         self._execution = "idiomatic"
         self._device = "cpu"
         self._knobs: dict = {}
+        # The fast path setup asked for, one a caller forced through the knob, what the knob last showed.
+        self._asked = self._forced = self._shown = None
+        self._run: dict = {}  # the last train() call's path knobs (run_knobs)
 
     def setup(self, config: RuntimeConfig) -> dict:
         """Process-wide knobs; calling it again (tests) switches the execution of this instance.
 
-        In fast mode the returned dict is live: should compilation fail at run time, train()
-        rewrites "fast_path" there, so records built after training show the path that ran.
+        In fast mode the returned dict is live: train() writes the path each call ran there
+        ("fast_path", "fast_path_reason"), and `run_knobs` returns them. ALPHABET_BENCH_TORCH_PATH
+        (`paths.setting`) says which path: "auto" (default: per job, `paths.choose`), "compiled"
+        or "eager". A caller may set knobs["fast_path"] after setup to force a path (tests do).
         """
         import torch
 
@@ -144,10 +150,19 @@ class TorchBackend(Backend):
             from backends.pytorch.cells import cuda_knobs
 
             knobs.update(cuda_knobs(config.deterministic))
+        self._run = {}
         if config.execution == "fast":
-            knobs.update(_fast_path_knobs())
+            chosen = paths.setting()
+            knobs.update(paths.setup_knobs(chosen))
+            self._asked = {"auto": "auto", "compiled": paths.COMPILED, "eager": paths.EAGER}[chosen]
+            self._forced, self._shown = None, knobs["fast_path"]
         self._execution, self._device, self._knobs = config.execution, config.device, knobs
         return knobs
+
+    def run_knobs(self) -> dict:
+        """The path the last fast train() call ran and why (and how it compiled): per job, so a
+        record's runtime should take these over setup's knobs. Empty for idiomatic."""
+        return dict(self._run)
 
     def versions(self) -> dict[str, str]:
         import torch
@@ -201,18 +216,23 @@ class TorchBackend(Backend):
         spec = scenario.spec
         layout = Layout(spec.features, scenario.units, scenario.n_classes)
         params = layout.stack([build_model(scenario, plan.init_seed) for plan in plans])
+        compile_step, run = self._path_for(scenario, len(plans))  # before the clock: loads a compiler
         result = train_stacked(
             scenario, layout, tuple(p.to(x.device) for p in params), x, y, np.stack(orders),
-            progress=progress, compile_step=self._knobs.get("fast_path") == "compiled",
+            progress=progress, compile_step=compile_step,
             snapshots=snapshots, seeds=tuple(plan.seed for plan in plans),
         )
-        self._knobs["fast_path"] = result.path
+        run["fast_path"] = result.path
         if result.note is not None:
-            self._knobs["fast_path_note"] = result.note
+            run["fast_path_note"] = result.note
+            run["fast_path_reason"] += "; compiling failed, ran eager (fast_path_note)"
         if result.compile is not None:  # how this run's program was obtained: compiled or cached
-            self._knobs["compile_cache"] = result.compile.cache
-            self._knobs["compile_cache_counters"] = result.compile.counters
-            self._knobs["compiled_call"] = result.compile.call
+            run.update(compile_cache=result.compile.cache, compile_cache_counters=result.compile.counters,
+                       compiled_call=result.compile.call)
+        for key in paths.RUN_KEYS:  # a previous call's, on this instance
+            self._knobs.pop(key, None)
+        self._knobs.update(run)
+        self._run, self._shown = run, result.path
         for row, plan in enumerate(plans):
             model = build_model(scenario, plan.init_seed)  # on cpu, for the predictor
             model.load_state_dict(layout.state_dict(result.params, row))
@@ -225,21 +245,28 @@ class TorchBackend(Backend):
                 updates=result.updates_per_seed,
             )
 
-
-def _fast_path_knobs() -> dict:
-    """Compile the fast step only where inductor finds a C++ compiler; else stacked eager.
-
-    Where it does, the compiler stack is loaded here, once per process and untimed
-    (compiled.prepare); the model's own compilation stays in its first epoch.
-    """
-    try:
-        from torch._inductor.cpp_builder import get_cpp_compiler
-
-        from backends.pytorch.compiled import prepare
-
-        return {"fast_path": "compiled", "fast_path_compiler": get_cpp_compiler(), **prepare()}
-    except Exception as exc:  # private API or no compiler: eager is always available
-        return {"fast_path": "eager-stacked", "fast_path_note": f"{type(exc).__name__}: {exc}"}
+    def _path_for(self, scenario: ResolvedScenario, seeds: int) -> tuple[bool, dict]:
+        """Whether this call compiles, and its path knobs so far (setting, reason, compiler)."""
+        knob = self._knobs.get("fast_path")
+        if knob != self._shown:  # not what setup or the last call wrote: a caller forces a path
+            self._forced = knob
+        asked = self._forced or self._asked
+        chosen = self._knobs.get("fast_path_setting", "auto")
+        if asked == "auto":
+            path, reason = paths.choose("auto", scenario.updates_per_seed, scenario.spec.timesteps, seeds,
+                                        self._device)
+        elif asked in (paths.COMPILED, paths.EAGER):
+            path = asked
+            reason = (f"{paths.PATH_ENV}={chosen}" if asked == self._asked
+                      else f"fast_path={asked!r} set after setup")
+        else:
+            raise ValueError(f"fast_path={asked!r}: expected auto, {paths.COMPILED} or {paths.EAGER}")
+        run: dict = {"fast_path_setting": chosen, "fast_path": path, "fast_path_reason": reason}
+        if path == paths.COMPILED:
+            run.update(paths.compiler_knobs())  # once per process, untimed (framework start-up)
+            if run["fast_path"] != paths.COMPILED:
+                run["fast_path_reason"] += "; no usable C++ compiler: eager (fast_path_note)"
+        return run["fast_path"] == paths.COMPILED, run
 
 
 BACKEND_CLASS = TorchBackend

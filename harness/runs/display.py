@@ -24,7 +24,7 @@ from harness.reporting.frames import accuracy_summary, timing_table, to_frame
 from harness.reporting.labels import backend_label
 from harness.reporting.sections.training_time import as_written, idiomatic_table, idiomatic_us
 from harness.runs.driver import RunOutcome
-from harness.runs.plan import Job, RunRequest, split_summary
+from harness.runs.plan import Job, RunRequest, sample_note, split_summary
 from harness.runs.scheduler import ExecutionHooks
 from harness.terminal import Widest, legend, light_table
 
@@ -53,7 +53,7 @@ class TerminalDisplay:
         if jobs[0].samples:
             backends = ", ".join(job.backend for job in jobs)
             self.console.print(f"[bold]alphabet-bench[/]: timing how {backends} run as written (idiomatic, "
-                               "one seed per scenario; --no-idiomatic-timing skips it)", soft_wrap=False)
+                               f"{sample_note(request)}; --no-idiomatic-timing skips it)", soft_wrap=False)
         else:
             self.console.print(
                 f"[bold]alphabet-bench[/]: {len(request.scenarios)} scenarios × {len(request.backends)} "

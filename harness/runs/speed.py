@@ -5,6 +5,8 @@ time (so they never compete for cores), through the harness's own worker path. T
 gives µs per seed-update, the fast/idiomatic speed-up, the accuracy of both (the same
 training, so it should agree), and the harness overhead: the worker's wall time around the
 training loop (spawn, framework import, data, evaluation, records) relative to that loop.
+Where jax is installed, each row's steady µs is also stated as a multiple of this machine's floor
+(`harness.runs.floor`, a reference program run in the same command on the scenario's shape).
 """
 
 from __future__ import annotations
@@ -19,12 +21,22 @@ import pandas as pd
 
 from harness.records import steady_us_per_update
 from harness.reporting.markdown import md
+from harness.runs.floor import Floor, FloorError, Shape, epochs_for, measure_floor, unavailable
 from harness.runs.local import LocalExecutor
 from harness.runs.plan import Job, RunRequest, plan_jobs
 from harness.runs.scheduler import ExecutionHooks, schedule
+from scenarios import ResolvedScenario, get_scenario
 
 DEFAULT_EPOCHS = {"one_char": 100, "feature_window": 100, "timestep_window": 100, "batch_state": 1000,
                   "stateful": 60, "variable_length": 3}
+
+
+FLOOR_LEGEND = ("`× floor`: the row's µs after epoch 1 ÷ `floor µs`, this machine's floor for the same "
+                "shape and seeds, each row's figure of its own execution (`idiomatic`: the framework as "
+                "written, seeds one after another; `fast`: the harness's engine, seeds together). The floor "
+                "is a reference program (`harness/runs/floor.py`, not an engine): one XLA program, "
+                "`lax.scan` over every update, `vmap` over the seeds, one core, XLA single-threaded, timed "
+                "after its compilation, in this command, after the engines:\n\n")
 
 
 def _one_job(request: RunRequest, scenario: str, backend: str, execution: str, epochs: int | None,
@@ -77,6 +89,55 @@ def _row(job: Job, records: list[dict[str, Any]], wall: float) -> dict[str, Any]
     }
 
 
+def floor_shape(scenario: ResolvedScenario) -> tuple[Shape | None, str | None]:
+    """The floor program's shape for a scenario, and a note where it is not quite the scenario's
+    protocol; no shape where the protocol is too different for a batch-size-1 floor to mean much."""
+    spec = scenario.spec
+    if spec.batch_size != 1:
+        return None, (f"{spec.id}: no floor (the whole set is one batch, one update per epoch; the floor "
+                      "program trains batch size 1)")
+    shape = Shape(timesteps=spec.timesteps, features=spec.features, units=scenario.units,
+                  classes=scenario.n_classes, samples=scenario.n_samples,
+                  learning_rate=scenario.learning_rate)
+    if spec.stateful:
+        return shape, (f"{spec.id}: floor of the closest shape (the same updates, but the state is reset "
+                       "before each sample instead of carried over)")
+    return shape, None
+
+
+def add_floor(frame: pd.DataFrame, request: RunRequest) -> tuple[pd.DataFrame, list[str]]:
+    """`floor µs` and `× floor` (steady µs ÷ floor) per row, the floor measured now for each scenario
+    and seed count, after the engines (never beside them); the notes say what each floor is."""
+    reason = unavailable()
+    if reason or frame.empty:
+        return frame, [f"No floor: {reason}."] if reason else []
+    floors: dict[tuple[str, int], float] = {}
+    notes = []
+    for scenario_id in dict.fromkeys(frame["scenario"]):
+        shape, note = floor_shape(ResolvedScenario(get_scenario(scenario_id), request.options))
+        notes += [note] if note else []
+        for seeds in sorted(set(frame.loc[frame["scenario"] == scenario_id, "seeds"])) if shape else ():
+            try:
+                floor = measure_floor(shape, int(seeds), epochs_for(shape))
+            except FloorError as exc:
+                notes.append(f"{scenario_id}, {seeds} seeds: no floor ({exc})")
+                continue
+            floors[scenario_id, int(seeds)] = floor.us_per_seed_update
+            notes.append(_floor_note(scenario_id, floor))
+    frame = frame.copy()
+    at = frame.columns.get_loc("µs after epoch 1") + 1
+    frame.insert(at, "floor µs", [floors.get((s, int(n))) for s, n in zip(frame["scenario"], frame["seeds"],
+                                                                           strict=True)])
+    frame.insert(at + 1, "× floor", pd.to_numeric(frame["µs after epoch 1"], errors="coerce")
+                 / pd.to_numeric(frame["floor µs"], errors="coerce"))
+    return frame, notes
+
+
+def _floor_note(scenario_id: str, floor: Floor) -> str:
+    return (f"{scenario_id}, {floor.seeds} seeds: floor {floor.us_per_seed_update:.3g} µs per seed-update "
+            f"({floor.epochs} epochs of {floor.shape.label()}; compiled in {floor.compile_s:.1f} s)")
+
+
 def scaling_table(frame: pd.DataFrame) -> pd.DataFrame:
     """µs per seed-update after epoch 1 against the seeds trained together, per backend and execution."""
     wide = frame.pivot_table(index=["scenario", "backend", "execution"], columns="seeds",
@@ -85,10 +146,12 @@ def scaling_table(frame: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def speed_table(frame: pd.DataFrame, figure: str | None = None) -> str:
+def speed_table(frame: pd.DataFrame, figure: str | None = None, floor_notes: list[str] | None = None) -> str:
     """The measurements plus, per scenario × backend, how many times faster `fast` is, and how the
     cost grows with the seeds trained together when several counts were measured."""
     parts = [md(frame, ".3g")]
+    if floor_notes:
+        parts.append(FLOOR_LEGEND * ("× floor" in frame.columns) + "\n".join(f"- {n}" for n in floor_notes))
     if set(frame["execution"]) >= {"idiomatic", "fast"}:
         for column, what in (("µs per seed-update", "whole job, compilation included"),
                              ("µs after epoch 1", "after the first epoch, as in a long run")):

@@ -12,10 +12,21 @@ from harness.records import IDIOMATIC_TIMING, SEED
 from harness.reporting.compare import render_comparison
 from harness.reporting.report import write_report
 from harness.runs.driver import run_request
-from harness.runs.plan import SAMPLE_BLOCKS, SAMPLE_SEED, RunRequest, plan_timing_samples, sample_scenario
+from harness.runs.plan import (
+    QUICK_UPDATES_PER_SEED,
+    SAMPLE_BLOCK_UPDATES,
+    SAMPLE_BLOCKS,
+    SAMPLE_SEED,
+    SMALL_SAMPLE_BLOCK_UPDATES,
+    RunRequest,
+    plan_timing_samples,
+    sample_note,
+    sample_scenario,
+    sample_size,
+)
 from harness.runs.scheduler import ExecutionHooks
 from harness.store import append_record, load_folder, results_path
-from scenarios import ResolvedScenario, get_scenario
+from scenarios import ResolvedScenario, ScenarioOptions, get_scenario, scenario_ids
 from tests.cli import CRASH_ENV
 from tests.fakes import make_record
 
@@ -138,3 +149,55 @@ def test_compare_keeps_both_executions(tmp_path):
     text = render_comparison(tmp_path / "a", tmp_path / "b")
     assert "| one_char   | torch[fast] |" in text  # the fast seeds, compared
     assert "| one_char   | torch     |           800 |           400 |          0.5 |" in text
+
+
+def sampled(req: RunRequest) -> dict[str, ResolvedScenario]:
+    (job,) = plan_timing_samples(req, "r")
+    return {s.spec.id: s for s in job.samples}
+
+
+def test_a_quick_runs_sample_is_smaller_and_stays_within_its_budget():
+    """Blocks of at least the small block size (not the full one), and a scenario whose sample
+    would take more updates than the quick budget per seed (variable_length) is left out."""
+    every = scenario_ids()
+    full, quick = sampled(request(scenarios=every)), sampled(request(scenarios=every, quick=True))
+    assert sample_size(request(scenarios=every)).block_updates == SAMPLE_BLOCK_UPDATES
+    assert sorted(full) == sorted(every) and sorted(quick) == sorted(set(every) - {"variable_length"})
+    assert sample_scenario(ResolvedScenario(get_scenario("variable_length")), SMALL_SAMPLE_BLOCK_UPDATES
+                           ).updates_per_seed > QUICK_UPDATES_PER_SEED
+    for sid, scenario in quick.items():
+        block = (scenario.epochs - 1) // SAMPLE_BLOCKS
+        assert scenario.epochs == 1 + SAMPLE_BLOCKS * block
+        assert block * scenario.steps_per_epoch >= SMALL_SAMPLE_BLOCK_UPDATES
+        assert (block - 1) * scenario.steps_per_epoch < SMALL_SAMPLE_BLOCK_UPDATES
+        assert scenario.updates_per_seed <= QUICK_UPDATES_PER_SEED
+        assert scenario.updates_per_seed < full[sid].updates_per_seed / 2
+    total = {name: sum(s.updates_per_seed for s in samples.values())
+             for name, samples in (("quick", quick), ("full", full))}
+    assert total["quick"] < total["full"] / 5
+    note = sample_note(request(scenarios=every, quick=True))
+    assert f">= {SMALL_SAMPLE_BLOCK_UPDATES} updates" in note and "variable_length left out" in note
+    assert sample_note(request(scenarios=every)) == "one seed per scenario"
+
+
+def test_a_tiny_custom_run_takes_small_blocks_of_every_scenario_and_a_long_one_full_blocks():
+    tiny = request(scenarios=scenario_ids(), options=ScenarioOptions(epochs=2))
+    assert sorted(sampled(tiny)) == sorted(scenario_ids())  # only the quick profile leaves one out
+    assert sample_size(tiny).block_updates == SMALL_SAMPLE_BLOCK_UPDATES
+    one_long = request(scenarios=("one_char", "batch_state"), options=ScenarioOptions(epochs=200))
+    assert sample_size(one_long).block_updates == SAMPLE_BLOCK_UPDATES  # one_char: 5,000 updates per seed
+
+
+def test_the_record_says_how_big_the_sample_was(tmp_path):
+    """The sample's epochs and block size are in its record; its kind and keys stay as they were."""
+    run_request(request(quick=True), tmp_path / "quick", "run-1")
+    run_request(request(), tmp_path / "full", "run-2")
+    small, full = ({t["scenario"]: t for t in load_folder(tmp_path / name).timings}
+                   for name in ("quick", "full"))
+    for sid in SCENARIOS:
+        for timing in (small[sid], full[sid]):
+            assert timing["kind"] == IDIOMATIC_TIMING and timing["profile"] == "timing"
+            assert timing["epochs"] == 1 + SAMPLE_BLOCKS * timing["timing_sample"]["block_epochs"]
+        blocks = small[sid]["timing_sample"]["block_epochs"], full[sid]["timing_sample"]["block_epochs"]
+        assert blocks == (2, 8)  # 25 updates an epoch: blocks of 50 and of 200
+        assert small[sid]["updates"] < full[sid]["updates"]
