@@ -90,8 +90,11 @@ class _Throttle:
 
 def thread_env(threads: int) -> dict[str, str]:
     """What a worker's framework must find in the environment when it is imported: the thread
-    limits, and TensorFlow's C++ logs quiet unless the user set their level."""
-    return {**{name: str(threads) for name in THREAD_ENV},
+    limits, the persistent compile caches (backends.caches), and TensorFlow's C++ logs quiet
+    unless the user set their level."""
+    from backends.caches import compile_cache_env
+
+    return {**{name: str(threads) for name in THREAD_ENV}, **compile_cache_env(),
             "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
 
 
@@ -157,6 +160,8 @@ def _train_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
     extra = {"snapshots": anytime.request} if anytime is not None else {}  # plug-ins may not take it
     for trained in backend.train(job.scenario, data, plans, progress, **extra):
         progress.flush()
+        # What this call chose (torch fast: its path and how it compiled) over setup's knobs.
+        knobs = {**runtime, **getattr(backend, "run_knobs", dict)()}
         result = evaluate(spec, data, trained.predictor, probe_rng(trained.seed))
         finite = all(math.isfinite(v) for v in trained.epoch_loss)
         record = record_for(
@@ -164,7 +169,7 @@ def _train_and_emit(job: Job, channel: Any, done: set[tuple[str, int]]) -> None:
             status="ok" if finite else "diverged",
             error=None if finite else "loss became NaN or infinite",
             framework_versions=versions,
-            runtime=runtime,
+            runtime=knobs,
             accuracy=result.accuracy,
             patterns=result.patterns,
             epoch_loss=[_json_float(v) for v in trained.epoch_loss],

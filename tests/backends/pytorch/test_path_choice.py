@@ -118,3 +118,17 @@ def test_a_knob_set_after_setup_forces_the_path(monkeypatch):
         assert backend.run_knobs()["fast_path"] == paths.EAGER
         assert backend.run_knobs()["fast_path_reason"] == "fast_path='eager-stacked' set after setup"
     assert load_backend("torch").run_knobs() == {}  # nothing trained: nothing to say
+
+
+def test_the_record_names_the_path_its_job_ran(tmp_path, monkeypatch):
+    """The two paths agree to float rounding only, so each record carries the path its own job
+    took (the worker merges the backend's run_knobs over setup's knobs), not setup's "auto"."""
+    import harness
+
+    monkeypatch.delenv(paths.PATH_ENV, raising=False)
+    results = harness.run("one_char", "torch", seeds=2, epochs=2, out=tmp_path / "run", progress=False)
+    (record, other) = results.records
+    for r in (record, other):
+        assert r["runtime"]["fast_path"] == paths.EAGER, r["runtime"]
+        assert r["runtime"]["fast_path_reason"].startswith("auto: eager"), r["runtime"]
+        assert r["runtime"]["fast_path_setting"] == "auto"
