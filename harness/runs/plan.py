@@ -36,7 +36,7 @@ MIN_FAST_CHUNK = 5  # seeds: a smaller fast chunk pays the per-step cost for too
 class Cost:
     """Rough seconds of a job on a 2-core machine, used only to order and split jobs."""
 
-    start: float  # process start, framework import, compilation
+    start: float  # a job's overhead in a reused worker: its compilation, warm-up
     per_step_us: float  # per update step, whatever the number of seeds (dispatch)
     per_seed_update_us: float
 
@@ -46,11 +46,13 @@ class Cost:
         return self.start + updates_per_seed * seeds * (self.per_step_us + self.per_seed_update_us) / 1e6
 
 
+# Fitted here by `python -m harness.runs.costs reports/example reports/seeds100` (10 and 100 seeds
+# together; see that module): start = a job's first-epoch extra in a reused worker, the rest steady.
 COSTS: dict[tuple[str, str], Cost] = {
-    ("keras", "idiomatic"): Cost(6.0, 0.0, 1300.0),
-    ("torch", "idiomatic"): Cost(3.0, 0.0, 770.0),
-    ("keras", "fast"): Cost(8.0, 100.0, 5.9),
-    ("torch", "fast"): Cost(10.0, 230.0, 8.1),
+    ("keras", "idiomatic"): Cost(1.9, 0.0, 3475.0),
+    ("torch", "idiomatic"): Cost(0.6, 0.0, 2188.0),
+    ("keras", "fast"): Cost(4.3, 0.0, 10.15),
+    ("torch", "fast"): Cost(4.1, 92.5, 9.87),
 }
 OTHER_COST = Cost(6.0, 0.0, 1300.0)  # opt-in and plug-in backends
 
