@@ -79,7 +79,9 @@ def test_training_speed(benchmark, backends_ready, request, scenario_id, backend
         "epochs": scenario.epochs, "updates": trained.updates, "seeds": [SEED],
         "accuracy": result.accuracy, "train_seconds": trained.train_seconds,
         "us_per_update": 1e6 * trained.train_seconds / trained.updates,
-        "first_epoch_seconds": trained.first_epoch_seconds, "runtime": knobs,
+        "first_epoch_seconds": trained.first_epoch_seconds,
+        # the path this size took (torch fast: eager or compiled, backends/pytorch/paths.py), as records say
+        "runtime": {**knobs, **getattr(backend, "run_knobs", dict)()},
     })
     assert trained.updates == scenario.updates_per_seed
     assert len(trained.epoch_loss) == scenario.epochs and all(map(math.isfinite, trained.epoch_loss))
