@@ -1,4 +1,5 @@
-"""How one framework learns a scenario: a lazy registry of backend modules.
+"""How one framework learns a scenario: a lazy registry of backend modules, built in or plugged
+in by an installed distribution's entry point (`backends.plugins`, docs/plugins.md).
 
 Nothing here imports a framework, so `list` works with any subset installed.
 """
@@ -12,22 +13,19 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 
 from backends.base import DEVICES, EXECUTIONS, Backend, Predictor, RuntimeConfig, SeedPlan, SeedTraining
+from backends.entry import BackendEntry
+from backends.plugins import (
+    GROUP,
+    OWN_DISTRIBUTION,
+    PLUGINS_ENV,
+    BackendPluginWarning,
+    clear_cache,
+    merged,
+    normalized,
+)
 from backends.timing import ProgressFn, Stopwatch, Timing
-
-
-@dataclass(frozen=True)
-class BackendEntry:
-    name: str
-    module: str  # module that defines `BACKEND_CLASS`
-    requires: tuple[str, ...]  # importable modules the backend needs
-    distributions: tuple[str, ...]  # pip distributions whose versions we report
-    extra: str  # the pyproject extra that installs it
-    env: tuple[tuple[str, str], ...] = ()  # set in the worker before the framework is imported
-    default: bool = True  # run when no --backend is given (extras are opt-in: they cost time)
-
 
 _BUILTIN: dict[str, BackendEntry] = {
     "keras": BackendEntry(
@@ -47,21 +45,10 @@ _BUILTIN: dict[str, BackendEntry] = {
 }
 
 
-PLUGINS_ENV = "ALPHABET_BENCH_BACKENDS"
-
-
-def _plugins() -> dict[str, BackendEntry]:
-    """Extra backends named in $ALPHABET_BENCH_BACKENDS as 'name=module,name2=module2'."""
-    entries = {}
-    for item in filter(None, os.environ.get(PLUGINS_ENV, "").split(",")):
-        name, _, module = item.partition("=")
-        if name and module:
-            entries[name.strip()] = BackendEntry(name.strip(), module.strip(), (), (), name.strip())
-    return entries
-
-
 def backends() -> dict[str, BackendEntry]:
-    return {**_BUILTIN, **_plugins()}
+    """The built-in backends, then the plugins (entry points of GROUP, then $ALPHABET_BENCH_BACKENDS):
+    see `backends.plugins`."""
+    return merged(_BUILTIN)
 
 
 class UnknownBackendError(KeyError):
@@ -93,6 +80,15 @@ def installed_backends() -> list[str]:
 def default_backends() -> list[str]:
     """What a run uses without --backend: the installed backends not marked opt-in."""
     return [name for name in installed_backends() if get_entry(name).default]
+
+
+def install_hint(name: str) -> str:
+    """The command that installs what backend `name` needs: this project's extra, or a plugin's."""
+    entry = get_entry(name)
+    if entry.distribution and normalized(entry.distribution) != normalized(OWN_DISTRIBUTION):
+        return f"pip install '{entry.distribution}[{entry.extra}]'" if entry.extra \
+            else f"pip install {entry.distribution}"
+    return f"pip install -e '.[{entry.extra}]'"
 
 
 def apply_env(name: str) -> None:
@@ -146,8 +142,11 @@ def load_backend(name: str) -> Backend:
 __all__ = [
     "DEVICES",
     "EXECUTIONS",
+    "GROUP",
     "PLUGINS_ENV",
     "Backend",
+    "BackendEntry",
+    "BackendPluginWarning",
     "Predictor",
     "ProgressFn",
     "RuntimeConfig",
@@ -159,10 +158,12 @@ __all__ = [
     "apply_env",
     "backend_names",
     "backends",
+    "clear_cache",
     "default_backends",
     "distribution_versions",
     "get_entry",
     "gpu_count",
+    "install_hint",
     "installed_backends",
     "is_installed",
     "load_backend",

@@ -4,7 +4,18 @@ The harness decides everything about the protocol (data, seeds, per-epoch sample
 order, epochs); a backend only builds the model and runs the updates it is told
 to run, then hands back a `Predictor` so evaluation and probes stay framework-free.
 
-A backend module (a registry entry's `module`, see `backends.backends()`) exposes:
+A backend is registered by a `backends.BackendEntry` (name, `module`, the modules it `requires`,
+the `distributions` whose versions `list` shows, the `extra` that installs it, the `env` its
+framework needs before import, `default`), found one of three ways (`backends.backends()`):
+built in (`backends._BUILTIN`); an installed distribution's entry point in the group
+`alphabet_bench.backends`, whose object is the entry (`jax = "backends.jax_native:ENTRY"`; the
+entry point's name and the entry's must agree, and the module it names must import no framework:
+`list` loads every one); or `$ALPHABET_BENCH_BACKENDS="name=module"` for a module not packaged as a
+distribution. A plugin cannot take a built-in's name; one that fails to load is left out with a
+warning. `harness.testing.check_backend(name)` checks a backend against this contract
+(docs/plugins.md).
+
+A backend module (a registry entry's `module`) exposes:
 
 - `BACKEND_CLASS`: its `Backend` subclass, instantiated with no arguments in the worker
   after `backends.apply_env`; `setup` then applies the `RuntimeConfig` and returns the
@@ -29,6 +40,10 @@ loss and the accuracy of the pre-update predictions over all samples; the optimi
 after the first epoch alone, then after every epoch or chunk of epochs, so that it counts
 the training loop (compilation included) and nothing else. A backend with `anytime` set
 also hands over the snapshots a `SnapshotRequest` asks for.
+
+A `Predictor`'s `weights()` keep the framework's own names; in the Keras, PyTorch or snapshot
+layout (`backends.weights.to_snapshot`) the kit compares them with the numpy reference, and a
+predictor with `set_weights(weights)` (same names) is checked to load them back.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backends.base import SNAPSHOT_SHAPES
+
 KERAS_NAMES = ("lstm/kernel", "lstm/recurrent_kernel", "lstm/bias", "dense/kernel", "dense/bias")
 TORCH_NAMES = (
     "lstm.weight_ih_l0",
@@ -54,3 +56,19 @@ def torch_to_keras(w: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "dense/kernel": np.ascontiguousarray(t["head.weight"].T),
         "dense/bias": t["head.bias"].copy(),
     }
+
+
+def to_snapshot(w: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One seed's weights, in the Keras, PyTorch or (unstacked) snapshot layout, as a one-row
+    snapshot (`backends.base.SNAPSHOT_SHAPES`): what the numpy reference and anytime evaluation
+    read, so any backend whose predictor speaks one of these layouts is checked the same way."""
+    names = set(w)
+    if names == set(SNAPSHOT_SHAPES):
+        return {name: np.asarray(w[name], dtype=np.float32)[None] for name in SNAPSHOT_SHAPES}
+    if names not in (set(KERAS_NAMES), set(TORCH_NAMES)):
+        raise ValueError(f"weights in no known layout: got names {sorted(w)}; expected the Keras, "
+                         "PyTorch or snapshot names (backends.weights)")
+    t = keras_to_torch(w) if names == set(KERAS_NAMES) else _checked(w, TORCH_NAMES, "torch")
+    return {"w_ih": t["lstm.weight_ih_l0"][None], "w_hh": t["lstm.weight_hh_l0"][None],
+            "b": (t["lstm.bias_ih_l0"] + t["lstm.bias_hh_l0"])[None],
+            "w_out": t["head.weight"][None], "b_out": t["head.bias"][None]}

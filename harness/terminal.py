@@ -16,7 +16,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from backends import backend_names, distribution_versions, get_entry, gpu_count, is_installed
+from backends import backend_names, distribution_versions, get_entry, gpu_count, install_hint, is_installed
+from backends.entry import BUILT_IN, ENV_ROUTE
 from scenarios import SCENARIOS, ResolvedScenario
 
 
@@ -70,28 +71,56 @@ def scenario_table() -> RenderableType:
 def _backend_rows() -> list[tuple[str, ...]]:
     rows = []
     for name in backend_names():
+        entry = get_entry(name)
         versions = [f"{k} {v}" for k, v in distribution_versions(name).items() if v]
         installed = is_installed(name)
         gpus = gpu_count(name) if installed else 0
-        rows.append((name, "yes" if installed else "no", "yes" if get_entry(name).default else "opt-in",
+        # A foreign plugin is installed by its own distribution, an env-route module by no extra.
+        ours = install_hint(name).startswith("pip install -e")
+        rows.append((name, "yes" if installed else "no", "yes" if entry.default else "opt-in",
                      f"yes ({gpus})" if gpus else "no", "\n".join(versions) or "—",
-                     escape(f"'.[{get_entry(name).extra}]'")))
+                     escape(f"'.[{entry.extra}]'") if ours and entry.origin != ENV_ROUTE else "—",
+                     escape(entry.source)))
     return rows
 
 
-def _backend_layout(rows: Iterable[tuple[str, ...]], joined: str) -> Table:
+class WithLegend:
+    """A table and its legend, measured by the table alone, so `Widest` picks by the table's width
+    (a legend wraps to any width)."""
+
+    def __init__(self, table: Table, legend_text: str) -> None:
+        self.table, self.legend_text = table, legend_text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table
+        if self.legend_text:
+            yield legend(self.legend_text)
+
+
+def _backend_layout(rows: Iterable[tuple[str, ...]], joined: str, source: bool) -> WithLegend:
+    """`source`: a "from" column; without it (narrow consoles) a legend names the plugins' sources."""
+    rows = list(rows)
     table = light_table("Backends")
     for column in ("name", "installed", "default", "GPU"):
         table.add_column(column, no_wrap=True)
+    if source:
+        table.add_column("from", overflow="fold")
     table.add_column("versions", overflow="fold")
     table.add_column("pip install -e", no_wrap=True)
     for row in rows:
-        table.add_row(*row[:4], row[4].replace("\n", joined), row[5])
-    return table
+        table.add_row(*row[:4], *([row[6]] if source else []), row[4].replace("\n", joined), row[5])
+    plugins = [f"{row[0]} from {row[6]}" for row in rows if row[6] != BUILT_IN]
+    return WithLegend(table, "" if source or not plugins else
+                      f"plugins: {'; '.join(plugins)}; the others are built in")
 
 
 def backend_table() -> RenderableType:
-    """`list`'s backends: versions on one line where they fit, else one package per line (never a
-    package cut from its version)."""
+    """`list`'s backends: where each comes from (built in, or a plugin's distribution and version),
+    versions on one line where they fit, else one package per line (never a package cut from its
+    version); on a narrow console the sources move to a legend."""
     rows = _backend_rows()
-    return Widest(_backend_layout(rows, ", "), _backend_layout(rows, "\n"))
+    return Widest(_backend_layout(rows, ", ", True), _backend_layout(rows, "\n", True),
+                  _backend_layout(rows, "\n", False))

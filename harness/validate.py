@@ -17,7 +17,7 @@ from typing import Any
 from backends import (
     backend_names,
     default_backends,
-    get_entry,
+    install_hint,
     installed_backends,
     is_installed,
     supported_executions,
@@ -101,7 +101,7 @@ def check_backends(asked: Sequence[str] | None, executions: Sequence[str]) -> tu
     for name in chosen:
         if not is_installed(name):
             raise UsageError(
-                f"backend {name!r} is not installed; install it: pip install -e '.[{get_entry(name).extra}]'"
+                f"backend {name!r} is not installed; install it: {install_hint(name)}"
                 f" (installed: {', '.join(installed_backends()) or 'none'})"
             )
         for execution in executions:

@@ -19,8 +19,8 @@ INITS: tuple[str, ...] = ("native", "keras", "torch")
 # LSTM gate (recurrent) activation: today's logistic sigmoid, or Keras 2's piecewise-linear
 # hard sigmoid clip(0.2 x + 0.5, 0, 1), which produced the tutorial's 2017 figures.
 GATE_ACTIVATIONS: tuple[str, ...] = ("sigmoid", "hard_sigmoid_2017")
-# Each framework's own Adam epsilon, used when `ScenarioOptions.adam_eps` is None.
-NATIVE_ADAM_EPS: dict[str, float] = {"keras": 1e-7, "torch": 1e-8}
+# Each framework's own Adam epsilon, used when `ScenarioOptions.adam_eps` is None (jax: optax.adam's).
+NATIVE_ADAM_EPS: dict[str, float] = {"keras": 1e-7, "torch": 1e-8, "jax": 1e-8}
 MAX_UNITS = 4096
 DataKind = Literal["window", "variable_length"]
 
@@ -83,7 +83,7 @@ class ScenarioOptions:
                 if k not in LATE_DEFAULTS or v != LATE_DEFAULTS[k]}
 
     def adam_epsilon(self, framework: str) -> float:
-        """The epsilon a `framework` ("keras"/"torch") model trains with under these options."""
+        """The epsilon a `framework` ("keras"/"torch"/"jax") model trains with under these options."""
         return self.adam_eps if self.adam_eps is not None else NATIVE_ADAM_EPS[framework]
 
 

@@ -29,10 +29,11 @@ ENV_SIZE = "ALPHABET_BENCH_EPOCHS"
 #  3. the TRAINING_TESTS of the files that mix both.
 # tests/test_tiers.py checks that these name files and tests that exist, and what the fast tier holds.
 TESTS = Path(__file__).resolve().parent
-TRAINING_PATHS = ("backends/keras3", "backends/pytorch", "backends/test_parity.py", "benchmarks",
-                  "test_end_to_end.py", "runs/test_anytime_prefix.py", "runs/test_driver.py",
+TRAINING_PATHS = ("backends/keras3", "backends/pytorch", "backends/jax_native", "backends/test_parity.py",
+                  "benchmarks", "test_end_to_end.py", "runs/test_anytime_prefix.py", "runs/test_driver.py",
                   "runs/test_timing_sample.py", "runs/test_verify.py", "runs/test_sweep.py",
-                  "runs/test_speed.py", "runs/test_local.py", "harness/test_script_api.py")
+                  "runs/test_speed.py", "runs/test_local.py", "harness/test_script_api.py",
+                  "backends/test_kit.py")
 TRAINING_TESTS = {
     "backends/test_timing.py": ("test_progress_time_is_not_training_time",
                                 "test_portable_progress_time_is_not_training_time"),
@@ -57,7 +58,8 @@ WORKER_GROUPS = {
     "backends/keras3/test_fast.py": "keras_fast", "backends/keras3/test_backend.py": "keras_backend",
     "backends/keras3/test_options.py": "keras_options",
     "backends/keras3/test_snapshots.py": "keras_snapshots",
-    "backends/pytorch/test_backend.py": "torch_backend", "runs/test_ray_cluster.py": "ray",
+    "backends/pytorch/test_backend.py": "torch_backend",
+    "backends/jax_native/test_backend.py": "jax_backend", "runs/test_ray_cluster.py": "ray",
     "runs/test_ray_multinode.py": "ray",
 }
 TIERS = pytest.StashKey[dict[str, tuple[bool, bool]]]()  # every collected test: (trains, slow)

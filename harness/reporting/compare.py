@@ -13,7 +13,7 @@ import pandas as pd
 
 from harness.reporting import significance, stats
 from harness.reporting.frames import ok, to_frame
-from harness.reporting.labels import scenario_sort_key
+from harness.reporting.labels import pair_order, scenario_sort_key
 from harness.reporting.markdown import md
 from harness.reporting.sections.training_time import idiomatic_table
 from harness.reporting.view import ReportView
@@ -48,7 +48,7 @@ def compare_frames(a: pd.DataFrame, b: pd.DataFrame, alpha: float = stats.ALPHA)
     """One row per scenario × backend; the rows' accuracy tests are one family (Benjamini–Hochberg),
     so a table of many rows does not call a change on one lucky p."""
     pairs = {tuple(k) for frame in (a, b) for k in frame[["scenario", "backend"]].to_numpy()}
-    keys = sorted(pairs, key=lambda k: (scenario_sort_key(k[0]), k[1]))
+    keys = sorted(pairs, key=lambda k: (scenario_sort_key(k[0]), pair_order(k[1])))  # a newer framework last
     rows, tests = [], []
     for scenario, backend in keys:
         in_a = a[(a["scenario"] == scenario) & (a["backend"] == backend)]

@@ -19,6 +19,11 @@ TRAINING_OPTIONS = ("init", "adam_eps", "gate_activation")
 
 Label = Callable[[dict[str, Any]], str]  # record → the label a table shows for it
 
+# The frameworks the report compares pairwise, in the order every pair is read (A − B, A before B):
+# the mission's pair first, so a two-framework report reads as it always did, then any other.
+FRAMEWORKS = ("keras", "torch", "jax")
+DISPLAY = {"keras": "Keras", "torch": "PyTorch", "jax": "JAX"}
+
 
 def scenario_label(record: dict[str, Any]) -> str:
     """The scenario id, plus any data option that differs from the default (epochs aside)."""
@@ -38,6 +43,47 @@ def backend_label(record: dict[str, Any]) -> str:
     marks += [f"{k}={options[k]}" for k in TRAINING_OPTIONS
               if k in options and options[k] != DEFAULT_OPTIONS.get(k)]
     return record["backend"] + (f"[{','.join(marks)}]" if marks else "")
+
+
+def framework_of(label: str) -> str:
+    """The framework of a backend label: `torch[fast,init=keras]` -> `torch`."""
+    return label.split("[")[0]
+
+
+def display(framework: str) -> str:
+    """How sentences name a framework: `torch` -> `PyTorch`; an unknown one as it is."""
+    return DISPLAY.get(framework, framework)
+
+
+def pair_words(a: str, b: str, sep: str = " − ") -> str:
+    """Two backend labels' frameworks as sentences name them: `keras[fast]`, `torch[fast]` ->
+    'Keras − PyTorch'."""
+    return f"{display(framework_of(a))}{sep}{display(framework_of(b))}"
+
+
+def pair_order(label: str) -> tuple[int, str]:
+    """Sort key of backend labels before pairing them (A before B): alphabetical as the mission's pair
+    always was, the frameworks added since (JAX) after every other, so they are B of each pair."""
+    newer = FRAMEWORKS[2:]
+    framework = framework_of(label)
+    return (newer.index(framework) + 1 if framework in newer else 0, label)
+
+
+def framework_pairs(keys: list[tuple[Any, str]]) -> list[tuple[Any, str, str]]:
+    """(cell, A label, B label) for every two rows of a cell that differ only by framework: keras[x] ↔
+    torch[x], and with a third framework keras[x] ↔ jax[x] and torch[x] ↔ jax[x]; A comes first in
+    `labels.FRAMEWORKS` order, pairs in the order of their A rows (keras ↔ torch alone as always)."""
+    present = set(keys)
+    pairs = []
+    for cell, backend in keys:
+        framework = framework_of(backend)
+        if framework not in FRAMEWORKS:
+            continue
+        rest = backend[len(framework):]
+        for other in FRAMEWORKS[FRAMEWORKS.index(framework) + 1:]:
+            if (cell, other + rest) in present:
+                pairs.append((cell, backend, other + rest))
+    return pairs
 
 
 def scenario_sort_key(label: str) -> tuple[int, str]:

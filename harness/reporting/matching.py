@@ -1,4 +1,4 @@
-"""Which Keras and PyTorch rows compare like with like: the native pair and the matched pairs.
+"""Which rows of two frameworks compare like with like: the native pair and the matched pairs.
 
 The native gap is keras − torch, each on its own defaults. A matched pair is a Keras row and a
 PyTorch row that trained with the same initialisation, Adam epsilon and gate activation, e.g.
@@ -6,6 +6,9 @@ keras against torch[init=keras] (both Keras's initialisation) or keras[init=torc
 torch. The share of the native gap left in a matched pair says how much of it those defaults
 explained; what is left belongs to the frameworks themselves (or to seed noise). Pairs are read on
 final accuracy and, where seeds carry accuracy curves, on time to learn for good (`TimeRow`).
+
+With more frameworks (JAX) every two of them whose native defaults are known (`NATIVE_ADAM_EPS`) form
+such a block of pairs, A − B in `labels.FRAMEWORKS` order: keras − torch, keras − jax, torch − jax.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from harness.reporting import stats
-from harness.reporting.labels import backend_label, scenario_label, scenario_sort_key
+from harness.reporting.labels import FRAMEWORKS, backend_label, display, scenario_label, scenario_sort_key
 from harness.reporting.survival import (
     Median,
     Times,
@@ -32,8 +36,6 @@ from harness.reporting.survival import (
 )
 from scenarios import NATIVE_ADAM_EPS
 
-FRAMEWORKS = ("keras", "torch")
-DISPLAY = {"keras": "Keras", "torch": "PyTorch"}
 NATIVE_KIND = "each framework's own defaults"
 MIN_GAP_STEPS = 2  # a native time gap smaller than two evaluation steps could be the curve's grain alone
 
@@ -47,31 +49,37 @@ class Settings:
     gate_activation: str
 
 
-NATIVE = {fw: Settings(fw, NATIVE_ADAM_EPS[fw], "sigmoid") for fw in FRAMEWORKS}
+def matchable() -> tuple[str, ...]:
+    """The frameworks whose native defaults are known, in pair order: read when asked, so a framework
+    that registers its Adam epsilon joins the pairs."""
+    return tuple(fw for fw in FRAMEWORKS if fw in NATIVE_ADAM_EPS)
 
 
-def shared(keras: Settings, torch: Settings) -> str | None:
-    """What a Keras and a PyTorch group share beyond the native pair, or None if not comparable.
+def native(framework: str) -> Settings:
+    return Settings(framework, NATIVE_ADAM_EPS[framework], "sigmoid")
+
+
+def shared(a: Settings, b: Settings, frameworks: tuple[str, str] = ("keras", "torch")) -> str | None:
+    """What a group of framework A and one of B share beyond the native pair, or None if not comparable.
 
     Natively the two differ in init and epsilon and share the gate; a pair counts when both
     use the same gate activation and match at least one of what natively differs (or both run
     the 2017 gate).
     """
-    if keras.gate_activation != torch.gate_activation:
+    if a.gate_activation != b.gate_activation:
         return None
-    native_k, native_t = NATIVE["keras"], NATIVE["torch"]
-    if (keras.init, torch.init) not in {(native_k.init, native_t.init), (keras.init, keras.init)}:
+    native_a, native_b = (native(fw) for fw in frameworks)
+    if (a.init, b.init) not in {(native_a.init, native_b.init), (a.init, a.init)}:
         return None  # e.g. the inits swapped: that compares nothing the native pair does not
-    if (keras.adam_eps, torch.adam_eps) not in {(native_k.adam_eps, native_t.adam_eps),
-                                                 (keras.adam_eps, keras.adam_eps)}:
+    if (a.adam_eps, b.adam_eps) not in {(native_a.adam_eps, native_b.adam_eps), (a.adam_eps, a.adam_eps)}:
         return None
     same = []
-    if keras.init == torch.init:
-        same.append(f"same init ({DISPLAY[keras.init]}'s)")
-    if keras.adam_eps == torch.adam_eps:
-        same.append(f"same Adam eps ({keras.adam_eps:g})")
-    if keras.gate_activation != "sigmoid":
-        same.append(f"both {keras.gate_activation}")
+    if a.init == b.init:
+        same.append(f"same init ({display(a.init)}'s)")
+    if a.adam_eps == b.adam_eps and native_a.adam_eps != native_b.adam_eps:  # named where it differs natively
+        same.append(f"same Adam eps ({a.adam_eps:g})")
+    if a.gate_activation != "sigmoid":
+        same.append(f"both {a.gate_activation}")
     return ", ".join(same) or None
 
 
@@ -91,6 +99,7 @@ class Group:
 
     label: str
     native: bool
+    framework: str = ""
     acc: list[float] = field(default_factory=list)  # %
     found: list[tuple[int, bool] | None] = field(default_factory=list)  # per seed: `settled_epoch` at 100 %
     relapsed: list[bool] = field(default_factory=list)  # per seed that touched 100 %: did it drop again
@@ -104,28 +113,53 @@ class Group:
 
 @dataclass(frozen=True)
 class Pair:
-    """A Keras group against a PyTorch group of one scenario: the native pair or a matched one."""
+    """A group of framework A against one of B (a Keras group against a PyTorch group) of one scenario:
+    the native pair or a matched one."""
 
     scenario: str
     settings: str
-    keras: Group
-    torch: Group
+    a: Group
+    b: Group
 
     @property
     def name(self) -> str:
-        return f"{self.keras.label} − {self.torch.label}"
+        return f"{self.a.label} − {self.b.label}"
+
+    @property
+    def frameworks(self) -> tuple[str, str]:
+        return self.a.framework, self.b.framework
+
+    @property
+    def block(self) -> tuple[str, str, str]:
+        """What a native pair and its matched pairs share: the scenario and the two frameworks."""
+        return (self.scenario, *self.frameworks)
+
+
+def framework_names(found: list[Pair] | list[TimePair]) -> tuple[str, str]:
+    """How tables head the two sides: ('Keras', 'PyTorch') when every pair is of those two frameworks,
+    ('A', 'B') when the pairs are of several."""
+    kinds = {p.frameworks for p in found}
+    if len(kinds) != 1:
+        return "A", "B"
+    a, b = kinds.pop()
+    return display(a), display(b)
+
+
+def several(found: list[Pair] | list[TimePair]) -> bool:
+    """Whether the pairs are of more than one pair of frameworks (then each sentence names its pair)."""
+    return len({p.frameworks for p in found}) > 1
 
 
 def _groups(records: list[dict[str, Any]]) -> dict[tuple, Group]:
     """(scenario, execution, framework, settings) → its Group."""
     groups: dict[tuple, Group] = {}
     for r in records:
-        if r["status"] != "ok" or r["backend"] not in FRAMEWORKS or r.get("accuracy") is None:
+        if r["status"] != "ok" or r["backend"] not in matchable() or r.get("accuracy") is None:
             continue
         settings = effective_settings(r)
-        native = settings == effective_settings({**r, "options": {}})
+        is_native = settings == effective_settings({**r, "options": {}})
         key = (scenario_label(r), r.get("execution", "idiomatic"), r["backend"], settings)
-        group = groups.setdefault(key, Group(backend_label(r), native))
+        group = groups.setdefault(key, Group(backend_label(r), is_native, r["backend"]))
         group.acc.append(100.0 * r["accuracy"])
         group.found.append(settled_epoch(r.get("accuracy_curve"), 1.0))
         fell = relapse(r.get("accuracy_curve"), 1.0)
@@ -137,40 +171,43 @@ def _groups(records: list[dict[str, Any]]) -> dict[tuple, Group]:
 
 
 def pairs(records: list[dict[str, Any]]) -> list[Pair]:
-    """Per scenario × execution with a matched pair: the native pair first, then each matched one (the
-    scenario named with its execution when it has pairs in more than one, so each reads on its own)."""
+    """Per scenario × execution × two frameworks with a matched pair: the native pair first, then each
+    matched one (the scenario named with its execution when it has pairs in more than one, so each
+    reads on its own)."""
     groups = _groups(records)
     found: list[tuple[str, str, list[Pair]]] = []
     cells = sorted({(k[0], k[1]) for k in groups}, key=lambda c: (scenario_sort_key(c[0]), c[1]))
     for scenario, execution in cells:
         mine = {(k[2], k[3]): g for k, g in groups.items() if k[:2] == (scenario, execution)}
         natives = {fw: g for (fw, _), g in mine.items() if g.native}
-        if len(natives) < 2:
-            continue
-        matched = [
-            Pair(scenario, kind, k_group, t_group)
-            for (k_fw, k_set), k_group in mine.items() if k_fw == "keras"
-            for (t_fw, t_set), t_group in mine.items() if t_fw == "torch"
-            if not (k_group.native and t_group.native) and (kind := shared(k_set, t_set))
-        ]
-        if matched:
-            found.append((scenario, execution,
-                          [Pair(scenario, NATIVE_KIND, natives["keras"], natives["torch"]), *matched]))
-    repeated = Counter(scenario for scenario, _, _ in found)  # a scenario in two executions: name both
-    return [replace(p, scenario=f"{s} ({e})") if repeated[s] > 1 else p for s, e, cell in found for p in cell]
+        for fa, fb in combinations([fw for fw in matchable() if fw in natives], 2):
+            matched = [
+                Pair(scenario, kind, a_group, b_group)
+                for (a_fw, a_set), a_group in mine.items() if a_fw == fa
+                for (b_fw, b_set), b_group in mine.items() if b_fw == fb
+                if not (a_group.native and b_group.native) and (kind := shared(a_set, b_set, (fa, fb)))
+            ]
+            if matched:
+                found.append((scenario, execution, [Pair(scenario, NATIVE_KIND, natives[fa], natives[fb]),
+                                                    *matched]))
+    executions = Counter(s for s, _ in {(s, e) for s, e, _ in found})  # in two executions: name both
+    return [replace(p, scenario=f"{s} ({e})") if executions[s] > 1 else p
+            for s, e, cell in found for p in cell]
 
 
 @dataclass(frozen=True)
 class TimePair:
-    """A Keras group and a PyTorch group of one pair, their seeds' times to learn for good."""
+    """A group of framework A and one of B (Keras and PyTorch) of one pair, their seeds' times to learn
+    for good."""
 
     scenario: str
-    labels: tuple[str, str]  # the Keras and the PyTorch group's backend labels
+    labels: tuple[str, str]  # the A and the B group's backend labels
     settings: str  # NATIVE_KIND, or what the two share (`shared`)
-    keras: Times
-    torch: Times
-    swapped: str | None  # "keras"/"torch": the side trained off its own defaults, if only one is
+    a: Times
+    b: Times
+    swapped: str | None  # "a"/"b": the side trained off its own defaults, if only one is
     step: float  # the coarsest evaluation step of the curves: times are known to within it
+    frameworks: tuple[str, str] = ("keras", "torch")
 
     @property
     def pair(self) -> str:
@@ -182,8 +219,8 @@ class TimeRow:
     """A pair's medians, gap in median epochs, share of the native gap left and logrank p (raw, BH)."""
 
     pair: TimePair
-    keras: Median
-    torch: Median
+    a: Median
+    b: Median
     gap: float
     left: float
     p: float
@@ -197,20 +234,20 @@ class TimeRow:
 
 def _swapped(pair: Pair) -> str | None:
     """The one side trained off its own defaults (its native group is the baseline), if only one is."""
-    if pair.keras.native == pair.torch.native:
+    if pair.a.native == pair.b.native:
         return None
-    return "torch" if pair.keras.native else "keras"
+    return "b" if pair.a.native else "a"
 
 
 def time_pairs(found: list[Pair]) -> list[TimePair]:
-    """The pairs whose two sides both carry accuracy curves, in scenarios where the native pair and at
-    least one matched pair do."""
-    curved = [p for p in found if p.keras.times and p.torch.times]
-    native = {p.scenario for p in curved if p.settings == NATIVE_KIND}
-    matched = {p.scenario for p in curved if p.settings != NATIVE_KIND}
-    return [TimePair(p.scenario, (p.keras.label, p.torch.label), p.settings, p.keras.times, p.torch.times,
-                     _swapped(p), float(max(p.keras.step, p.torch.step)))
-            for p in curved if p.scenario in native & matched]
+    """The pairs whose two sides both carry accuracy curves, in blocks (scenario, two frameworks) where
+    the native pair and at least one matched pair do."""
+    curved = [p for p in found if p.a.times and p.b.times]
+    native = {p.block for p in curved if p.settings == NATIVE_KIND}
+    matched = {p.block for p in curved if p.settings != NATIVE_KIND}
+    return [TimePair(p.scenario, (p.a.label, p.b.label), p.settings, p.a.times, p.b.times,
+                     _swapped(p), float(max(p.a.step, p.b.step)), p.frameworks)
+            for p in curved if p.block in native & matched]
 
 
 RESAMPLES = 1_000  # bootstrap resamples of the share of a time gap explained (seeded)
@@ -222,7 +259,7 @@ def explained_interval(native: TimePair, matched: TimePair, seed: int = 0) -> tu
     are left out (they say nothing about a share of it)."""
     rng = np.random.default_rng(seed)
     medians = [bootstrap_medians(t, RESAMPLES, rng)
-               for t in (native.keras, native.torch, matched.keras, matched.torch)]
+               for t in (native.a, native.b, matched.a, matched.b)]
     gap, matched_gap = medians[0] - medians[1], medians[2] - medians[3]
     fine = np.isfinite(gap) & (np.abs(gap) >= MIN_GAP_STEPS * native.step) & np.isfinite(matched_gap)
     shares = 1 - matched_gap[fine] / gap[fine]
@@ -237,14 +274,14 @@ def compare_times(found: list[TimePair]) -> list[TimeRow]:
     rows: list[TimeRow] = []
     native_gap, native = math.nan, None
     for pair in found:
-        k, t = median_time(pair.keras), median_time(pair.torch)
-        gap = k.value - t.value
+        ma, mb = median_time(pair.a), median_time(pair.b)
+        gap = ma.value - mb.value
         if pair.settings == NATIVE_KIND:
             native_gap = gap if abs(gap) >= MIN_GAP_STEPS * pair.step else math.nan
             native = pair
         left = math.nan if pair.settings == NATIVE_KIND else gap / native_gap
         ci = (explained_interval(native, pair) if native is not None and math.isfinite(left)
               else (math.nan, math.nan))
-        rows.append(TimeRow(pair, k, t, gap, left, logrank(pair.keras, pair.torch), math.nan, ci))
+        rows.append(TimeRow(pair, ma, mb, gap, left, logrank(pair.a, pair.b), math.nan, ci))
     adjusted = stats.adjusted_p_values([row.p for row in rows])
     return [replace(r, q=q) for r, q in zip(rows, adjusted, strict=True)]

@@ -19,7 +19,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator
 
-from harness.reporting.labels import backend_label, scenario_label, scenario_sort_key
+from harness.reporting.labels import (
+    backend_label,
+    framework_of,
+    pair_order,
+    scenario_label,
+    scenario_sort_key,
+)
 from harness.reporting.section import Plot
 from harness.reporting.view import ReportView
 
@@ -28,8 +34,9 @@ log = logging.getLogger(__name__)
 WIDTH_IN = 10.0
 DPI = 110
 FONT_PT = 10
-# Okabe–Ito: distinguishable with the common colour-vision deficiencies.
-KNOWN_COLOURS = {"keras": "#0072B2", "torch": "#E69F00"}
+# Okabe–Ito: distinguishable with the common colour-vision deficiencies. Each framework compared has
+# its own (Keras blue, PyTorch orange, JAX bluish green); variants take the spare ones.
+KNOWN_COLOURS = {"keras": "#0072B2", "torch": "#E69F00", "jax": "#009E73"}
 EXTRA_COLOURS = ("#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
 PLAIN = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")  # 1,000 rather than 10³
 
@@ -44,17 +51,21 @@ def scenarios(records: list[dict[str, Any]]) -> list[str]:
 
 
 def colours(records: list[dict[str, Any]]) -> dict[str, str]:
-    """Backend → colour, keras then torch then the rest alphabetically: stable order across figures.
-    Keras blue and PyTorch orange go to each framework's plain row (`keras`, `keras[fast]`), a
-    variant (`torch[fast,init=keras]`) takes a spare colour."""
-    rank = {"keras": 0, "torch": 1}
-    backends = sorted({backend_label(r) for r in records}, key=lambda b: (rank.get(b, 2), "=" in b, b))
-    spare = iter(EXTRA_COLOURS * (1 + len(backends) // len(EXTRA_COLOURS)))
+    """Backend → colour, keras then torch then jax then the rest alphabetically (a newer framework's
+    rows after the others): stable order across figures. Each framework's colour goes to its plain row
+    (`keras`, `keras[fast]`), a variant (`torch[fast,init=keras]`) takes a spare colour, never one a
+    framework in the figure holds (the spares start with JAX's green, which only a figure with a plain
+    JAX row reserves: a two-framework figure keeps its colours)."""
+    rank = {"keras": 0, "torch": 1, "jax": 2}
+    backends = sorted({backend_label(r) for r in records},
+                      key=lambda b: (rank.get(b, 3), pair_order(b)[0], "=" in b, b))
+    plain_rows = [b for b in backends if framework_of(b) in KNOWN_COLOURS and "=" not in b]
+    spares = [c for c in EXTRA_COLOURS if c not in {KNOWN_COLOURS[framework_of(b)] for b in plain_rows}]
+    spare = iter(spares * (1 + len(backends) // len(spares)))
     out: dict[str, str] = {}
     for b in backends:
-        base = b.split("[")[0]
-        plain = base in KNOWN_COLOURS and "=" not in b and KNOWN_COLOURS[base] not in out.values()
-        out[b] = KNOWN_COLOURS[base] if plain else next(spare)
+        own = KNOWN_COLOURS.get(framework_of(b))
+        out[b] = own if b in plain_rows and own not in out.values() else next(spare)
     return out
 
 

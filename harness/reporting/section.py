@@ -52,10 +52,12 @@ class Section:
     body: Callable[[ReportView], str]
     plots: tuple[Plot, ...] = ()
     tables: Mapping[str, Table] = field(default_factory=dict)  # the section's tables, by name
+    heading: Callable[[ReportView], str] | None = None  # a title that depends on the records, if any
 
     def render(self, view: ReportView) -> str:
         text = self.body(view)
-        return f"## {self.title}\n\n{text}" if text else ""
+        title = self.heading(view) if self.heading else self.title
+        return f"## {title}\n\n{text}" if text else ""
 
     def plot(self, key: str) -> Plot:
         return next(p for p in self.plots if p.key == key)

@@ -275,14 +275,3 @@ def logrank(a: Times, b: Times) -> float:
         warnings.simplefilter("ignore", RuntimeWarning)  # zero variance: scipy returns NaN, we keep it
         p = float(sps.logrank(a.censored(), b.censored()).pvalue)
     return p if math.isfinite(p) else math.nan
-
-
-def framework_pairs(keys: list[tuple[Any, str]]) -> list[tuple[Any, str, str]]:
-    """(cell, keras label, torch label) for rows that differ only by framework: keras[x] ↔ torch[x]."""
-    pairs = []
-    for cell, backend in keys:
-        if backend == "keras" or backend.startswith("keras["):
-            other = "torch" + backend[len("keras"):]
-            if (cell, other) in keys:
-                pairs.append((cell, backend, other))
-    return pairs

@@ -11,17 +11,10 @@ import pytest
 
 from backends import RuntimeConfig, load_backend
 from backends.reference import StackedLSTM
-from backends.weights import keras_to_torch
+from backends.weights import to_snapshot
 from harness.runs.seeds import make_plan
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 from tests.conftest import backend_param
-
-
-def snapshot_layout(torch_state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """One seed's PyTorch state_dict as a one-row snapshot."""
-    return {"w_ih": torch_state["lstm.weight_ih_l0"][None], "w_hh": torch_state["lstm.weight_hh_l0"][None],
-            "b": (torch_state["lstm.bias_ih_l0"] + torch_state["lstm.bias_hh_l0"])[None],
-            "w_out": torch_state["head.weight"][None], "b_out": torch_state["head.bias"][None]}
 
 
 def _trained(backend_name: str, scenario: ResolvedScenario):
@@ -30,9 +23,7 @@ def _trained(backend_name: str, scenario: ResolvedScenario):
     data = build_data(scenario)
     plan = make_plan(3, data.n_samples, scenario.epochs, scenario.spec.shuffle)
     (trained,) = backend.train(scenario, data, [plan], lambda n: None)
-    weights = trained.predictor.weights()
-    state = keras_to_torch(weights) if backend_name == "keras" else weights
-    return data, trained.predictor, snapshot_layout(state)
+    return data, trained.predictor, to_snapshot(trained.predictor.weights())  # Keras's or torch's layout
 
 
 @pytest.mark.parametrize("backend_name", [backend_param("torch"), backend_param("keras")])
@@ -82,3 +73,27 @@ def test_refuses_wrong_weights_and_gates() -> None:
                "w_out": rng.normal(size=(1, 2, 1)), "b_out": np.zeros((1, 2))}
     with pytest.raises(ValueError, match="valid choices: sigmoid, hard_sigmoid_2017"):
         StackedLSTM(weights, "relu")
+
+
+def test_to_snapshot_reads_keras_torch_and_snapshot_layouts() -> None:
+    """The one mapping the reference, the snapshot tests and the conformance kit read weights by."""
+    from backends.base import SNAPSHOT_SHAPES
+    from backends.weights import torch_to_keras
+
+    rng = np.random.default_rng(0)
+    u, f, c = 4, 3, 5
+    shapes = {"lstm.weight_ih_l0": (4 * u, f), "lstm.weight_hh_l0": (4 * u, u), "lstm.bias_ih_l0": (4 * u,),
+              "lstm.bias_hh_l0": (4 * u,), "head.weight": (c, u), "head.bias": (c,)}
+    torch_w = {name: rng.normal(size=shape) for name, shape in shapes.items()}
+    torch_w = {k: v.astype(np.float32) for k, v in torch_w.items()}
+    ours = to_snapshot(torch_w)
+    assert {k: v.shape for k, v in ours.items()} == {"w_ih": (1, 4 * u, f), "w_hh": (1, 4 * u, u),
+                                                     "b": (1, 4 * u), "w_out": (1, c, u), "b_out": (1, c)}
+    np.testing.assert_array_equal(ours["b"][0], torch_w["lstm.bias_ih_l0"] + torch_w["lstm.bias_hh_l0"])
+    for name, again in to_snapshot(torch_to_keras(torch_w)).items():  # the bias summed either way
+        np.testing.assert_array_equal(again, ours[name], err_msg=name)
+    unstacked = {name: ours[name][0] for name in SNAPSHOT_SHAPES}
+    for name, again in to_snapshot(unstacked).items():
+        np.testing.assert_array_equal(again, ours[name], err_msg=name)
+    with pytest.raises(ValueError, match="no known layout"):
+        to_snapshot({"kernel": np.zeros(1)})

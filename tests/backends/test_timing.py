@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from backends import RuntimeConfig, SeedPlan, SeedTraining, Stopwatch, Timing, is_installed, load_backend
+from harness.testing import SleepyProgress  # the conformance kit's timing check uses the same callback
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,27 +106,6 @@ def test_no_backend_reads_the_clock_itself():
     readers = [str(path.relative_to(ROOT)) for path in (ROOT / "backends").rglob("*.py")
                if path.name != "timing.py" and clock.search(path.read_text())]
     assert readers == []
-
-
-class SleepyProgress:
-    """Sleeps at each call until the total slept is `factor` times the work done so far (work:
-    time since `begin()` minus the sleeps), so the sleeps outweigh the work on any machine."""
-
-    def __init__(self, factor: float = 3.0, floor: float = 0.05) -> None:
-        self.factor, self.floor = factor, floor
-        self.began = 0.0
-        self.slept: list[float] = []
-        self.updates = 0
-
-    def begin(self) -> None:
-        self.began = time.perf_counter()
-
-    def __call__(self, updates: int) -> None:
-        self.updates += updates
-        now = time.perf_counter()
-        work = now - self.began - sum(self.slept)
-        time.sleep(max(self.floor, self.factor * work - sum(self.slept)))
-        self.slept.append(time.perf_counter() - now)
 
 
 def _plans(scenario: ResolvedScenario, seeds: int) -> list[SeedPlan]:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from harness.reporting.gap_time import time_table
 from harness.reporting.matching import (
     NATIVE_KIND,
     Settings,
@@ -20,7 +21,7 @@ from harness.reporting.matching import (
 )
 from harness.reporting.report import render
 from harness.reporting.sections import gap
-from harness.reporting.sections.gap import gap_table, time_table
+from harness.reporting.sections.gap import gap_table
 from harness.reporting.survival import fmt_median, median_time
 from harness.reporting.view import ReportView
 from tests.fakes import make_record
@@ -288,7 +289,7 @@ def test_censored_seeds_count_in_the_share_and_the_median_and_are_named():
     table = time_table(time_rows(pairs(records)))
     native = table.iloc[0]
     assert native["Keras learned"] == "12/20 (60%)" and native["PyTorch learned"] == "20/20 (100%)"
-    keras = next(p for p in pairs(records) if p.settings == NATIVE_KIND).keras.times
+    keras = next(p for p in pairs(records) if p.settings == NATIVE_KIND).a.times
     assert sum(keras.learned) == 12 and keras.n == 20 and max(keras.epochs) == 3000  # censored at the end
     assert native["Keras median (95 % CI)"] == fmt_median(median_time(keras), 3000)
     assert native["Keras median (95 % CI)"].endswith("–not reached)")
@@ -302,7 +303,7 @@ def test_logrank_tests_are_one_family_adjusted_together():
     records = study(1966, 1457, 1652, 1656) + study(1600, 1500, 1550, 1560, scenario="feature_window")
     rows = time_rows(pairs(records))
     raw = [r.p for r in rows]
-    assert raw == pytest.approx([float(sps.logrank(r.pair.keras.censored(), r.pair.torch.censored()).pvalue)
+    assert raw == pytest.approx([float(sps.logrank(r.pair.a.censored(), r.pair.b.censored()).pvalue)
                                  for r in rows])
     assert [r.q for r in rows] == pytest.approx(list(sps.false_discovery_control(raw)))
     table = time_table(rows)

@@ -229,7 +229,7 @@ def test_the_gap_and_sweeps_read_learned_for_good_not_first_touch():
                                      ("torch", {**options, "init": "keras"}))
                for s in range(3)]
     native = next(p for p in pairs(records) if p.settings == NATIVE_KIND)
-    assert native.keras.times == Times((40.0,) * 3, (True,) * 3)  # not 20, the first touch
+    assert native.a.times == Times((40.0,) * 3, (True,) * 3)  # not 20, the first touch
     swept = [make_record("one_char", backend, s, accuracy_curve=curve(RELAPSES),
                          command="python -m harness sweep --grid units=8,32",
                          options={"encoding": "zero_based", "data_seed": 7, "epochs": None, "units": units})

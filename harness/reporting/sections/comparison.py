@@ -1,5 +1,6 @@
 """The report's "Backends compared": per scenario, backends run with the same settings (keras[fast] vs
-torch[fast]); the table's tests are one family (Benjamini–Hochberg)."""
+torch[fast]; with k frameworks every one of their k(k−1)/2 pairs); the table's tests are one family
+(Benjamini–Hochberg), all pairs of all scenarios together."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import pandas as pd
 
 from harness.reporting import significance, stats
 from harness.reporting.frames import ok
+from harness.reporting.labels import framework_of, pair_order
 from harness.reporting.markdown import counted, interval, md
 from harness.reporting.section import Section
 from harness.reporting.view import ReportView
 
-POWER_POINTS = stats.MARGIN_POINTS  # the Keras–PyTorch difference every comparison is powered for
+POWER_POINTS = stats.MARGIN_POINTS  # the difference between frameworks every comparison is powered for
 
 
 def _power_cells(a: list[float], b: list[float]) -> tuple[str, str, str]:
@@ -43,8 +45,9 @@ def _settings(label: str) -> str:
 def matched_pairs(labels: list[str]) -> list[tuple[str, str]]:
     """Backends run with the same settings (keras[fast] vs torch[fast]): what differs is the framework.
     Rows with changed defaults are compared by the gap section; a scenario with no matched pair
-    compares every pair."""
-    pairs = list(combinations(sorted(labels), 2))
+    compares every pair. With a third framework each pair of them is matched alike (keras ↔ jax,
+    torch ↔ jax), the newer framework B (`labels.pair_order`)."""
+    pairs = list(combinations(sorted(labels, key=pair_order), 2))
     matched = [(a, b) for a, b in pairs if _settings(a) == _settings(b)]
     return matched or pairs
 
@@ -94,6 +97,9 @@ def body(view: ReportView) -> str:
     verb = "is" if identical == 1 else "are"
     skipped = (f"; the {counted(identical, 'identical row')} {verb} no test and count in neither"
                if identical else "")
+    frameworks = sorted({framework_of(x) for x in [*found.get("A", []), *found.get("B", [])]}, key=pair_order)
+    several = (f"With {len(frameworks)} frameworks ({', '.join(frameworks)}) every pair of them is a row of "
+               "its scenario, and the tests of all pairs are the one family. " if len(frameworks) > 2 else "")
     text = ("Per scenario, backends run with the same settings (e.g. keras[fast] vs "
             "torch[fast]; rows with changed defaults are compared in the gap section when there is "
             "one): difference of mean accuracy (bootstrap CI), the probability that a random seed of A "
@@ -103,7 +109,7 @@ def body(view: ReportView) -> str:
             f"means lie within ±{stats.MARGIN_POINTS:g} points. Verdicts: `different` when the rank test's "
             f"adjusted p is < {alpha}, `{stats.EQUIVALENT}` when instead the TOST's is, `inconclusive` "
             "otherwise (no difference found is not evidence of none); `identical (no test)` when every "
-            "seed of both scored the same. Many comparisons: the "
+            f"seed of both scored the same. {several}Many comparisons: the "
             f"{counted(family, 'rank test')} of this table are "
             "one family and the equivalence tests another, each adjusted by Benjamini–Hochberg (scipy's "
             f"`false_discovery_control`){skipped}. Power, a property of the design (no post-hoc power): "

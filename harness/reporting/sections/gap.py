@@ -1,71 +1,73 @@
 """The report's "Where the Keras–PyTorch gap comes from": the native gap beside the same comparison
 with the defaults matched (`matching`), on final accuracy and, where seeds carry accuracy curves, on
-time to learn for good (100 % at every later evaluation).
+time to learn for good (`gap_time`). With a third framework every two of them are such a block of
+pairs, and the section is "Where the gaps between frameworks come from".
 
-Each table's tests are one Benjamini–Hochberg family and every verdict uses the adjusted p, as the
-rest of the report does, so no sentence calls significant what a table does not. For time: the
-native gap = the framework's effect at one init + the init's effect in the other framework, so the
-share of it left in a matched pair is what the init does not explain.
+Each table's tests are one Benjamini–Hochberg family (every pair of every block together) and every
+verdict uses the adjusted p, as the rest of the report does, so no sentence calls significant what a
+table does not.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from harness.reporting import significance, stats
-from harness.reporting.markdown import counted, interval, md, share_range
+from harness.reporting.gap_time import time_text, time_verdict
+from harness.reporting.labels import display
+from harness.reporting.markdown import counted, interval, md
 from harness.reporting.matching import (
-    MIN_GAP_STEPS,
     NATIVE_KIND,
     Pair,
     TimeRow,
     compare_times,
+    framework_names,
     pairs,
+    several,
     time_pairs,
 )
 from harness.reporting.section import Section
-from harness.reporting.survival import Times, fmt_median, medians_overlap
 from harness.reporting.view import ReportView
 
 # The native gap must be at least this many points (and significant) to ask what explains it.
 MIN_GAP_POINTS = 1.0
-CLOSED = 0.25  # at most this share of the native time gap left (and no longer significant): explains most
-LITTLE = 0.75  # at least this share left (and still significant): explains little
+TITLE = "Where the Keras–PyTorch gap comes from"
+TITLE_OF_SEVERAL = "Where the gaps between frameworks come from"  # the records pair more frameworks
 
 
-def power_cell(keras: list[float], torch: list[float]) -> str:
+def power_cell(a: list[float], b: list[float]) -> str:
     """The gap these seeds detect with 80 % power (a property of the design, not of the observed gap),
     or why there is no such number."""
-    need = stats.power(keras, torch, stats.MARGIN_POINTS)
+    need = stats.power(a, b, stats.MARGIN_POINTS)
     words = {stats.TOO_FEW: "too few seeds", stats.ZERO_SPREAD: "zero spread"}
     if need.reason in words:
         return words[need.reason]
-    return f"{stats.detectable_difference(min(len(keras), len(torch)), need.sd):.2g}"
+    return f"{stats.detectable_difference(min(len(a), len(b)), need.sd):.2g}"
 
 
 def gap_table(records: list[dict[str, Any]], found: list[Pair] | None = None) -> pd.DataFrame:
-    """One accuracy row per pair; the table's rank tests are one family and its equivalence tests
-    another (BH each); an identical pair (every seed the same) is not a test."""
+    """One accuracy row per pair (gap = A − B); the table's rank tests are one family and its
+    equivalence tests another (BH each, over every block); an identical pair (every seed the same) is
+    not a test."""
     rows, tests, native_gap = [], [], np.nan
     for pair in pairs(records) if found is None else found:
-        diff = stats.diff_of_means(pair.keras.acc, pair.torch.acc)
-        test = significance.mann_whitney(pair.keras.acc, pair.torch.acc)
+        diff = stats.diff_of_means(pair.a.acc, pair.b.acc)
+        test = significance.mann_whitney(pair.a.acc, pair.b.acc)
         tests.append(test)
         if pair.settings == NATIVE_KIND:
             native_gap = diff.diff if abs(diff.diff) >= MIN_GAP_POINTS else np.nan
         rows.append({
             "scenario": pair.scenario, "pair": pair.name, "settings": pair.settings,
-            "n": f"{len(pair.keras.acc)}/{len(pair.torch.acc)}", "gap (points)": diff.diff,
+            "n": f"{len(pair.a.acc)}/{len(pair.b.acc)}", "gap (points)": diff.diff,
             "95 % CI": interval(diff.low, diff.high),
             "Mann–Whitney p": test.p_value, stats.P_ADJUSTED: np.nan,
-            "TOST p": significance.tost(pair.keras.acc, pair.torch.acc), "TOST BH-adjusted p": np.nan,
+            "TOST p": significance.tost(pair.a.acc, pair.b.acc), "TOST BH-adjusted p": np.nan,
             "verdict": "",
             "share of native gap left": np.nan if pair.settings == NATIVE_KIND else diff.diff / native_gap,
-            "detectable gap at this n": power_cell(pair.keras.acc, pair.torch.acc),
+            "detectable gap at this n": power_cell(pair.a.acc, pair.b.acc),
         })
     table = pd.DataFrame(rows)
     if not table.empty:
@@ -93,12 +95,13 @@ def _power_words(native: pd.Series) -> str:
     return ""
 
 
-def accuracy_verdict(table: pd.DataFrame, scenario: str) -> str:
-    """One sentence per scenario: is there a gap, and does matching the defaults close it? A matched
-    gap closes only when it is shown equivalent to none (TOST), not merely no longer significant.
-    Verdicts use the BH-adjusted p."""
-    rows = table[table["scenario"] == scenario]
+def accuracy_verdict(rows: pd.DataFrame, words: str = "Keras − PyTorch", head: str = "") -> str:
+    """One sentence per block (a scenario's native pair of two frameworks, then its matched pairs): is
+    there a gap, and does matching the defaults close it? A matched gap closes only when it is shown
+    equivalent to none (TOST), not merely no longer significant. Verdicts use the BH-adjusted p.
+    `words` names the two frameworks, `head` the block (default: its scenario)."""
     native, matched = rows.iloc[0], rows.iloc[1:]
+    scenario = head or native["scenario"]
     gap = native["gap (points)"]
     if native["verdict"] == stats.IDENTICAL:
         return (f"**{scenario}**: every seed of both frameworks scored the same ({gap:+.1f} points, no "
@@ -120,154 +123,8 @@ def accuracy_verdict(table: pd.DataFrame, scenario: str) -> str:
         cause = "a framework difference remains beyond these defaults"
     else:
         cause = "inconclusive at this number of seeds"
-    return (f"**{scenario}**: Keras − PyTorch is {gap:+.1f} points natively ({_p_accuracy(native)}); "
+    return (f"**{scenario}**: {words} is {gap:+.1f} points natively ({_p_accuracy(native)}); "
             + "; ".join(parts) + f" → {cause}.")
-
-
-def _learned(times: Times) -> str:
-    return f"{sum(times.learned)}/{times.n} ({sum(times.learned) / times.n:.0%})"
-
-
-def _test_verdict(row: TimeRow) -> str:
-    seeds = set(zip(row.pair.keras.epochs + row.pair.torch.epochs,
-                    row.pair.keras.learned + row.pair.torch.learned, strict=True))
-    untestable = "not testable (every seed the same time)" if len(seeds) == 1 else "not testable"
-    return stats.verdict(row.q if math.isfinite(row.p) else math.nan, untestable=untestable)
-
-
-def time_table(rows: list[TimeRow]) -> pd.DataFrame:
-    """The rows as the report shows them: medians with CI, share learned, gap, p raw and adjusted."""
-    return pd.DataFrame([{
-        "scenario": r.pair.scenario, "pair": r.pair.pair, "settings": r.pair.settings,
-        "n": f"{r.pair.keras.n}/{r.pair.torch.n}",
-        "Keras learned": _learned(r.pair.keras), "PyTorch learned": _learned(r.pair.torch),
-        "Keras median (95 % CI)": fmt_median(r.keras, max(r.pair.keras.epochs)),
-        "PyTorch median (95 % CI)": fmt_median(r.torch, max(r.pair.torch.epochs)),
-        "gap (median epochs)": r.gap, "share of native gap left": r.left,
-        "logrank p": r.p, stats.P_ADJUSTED: r.q, "verdict": _test_verdict(r),
-    } for r in rows])
-
-
-def _p(row: TimeRow) -> str:
-    return "logrank not testable" if math.isnan(row.p) else f"logrank p = {row.p:.2g}, adjusted {row.q:.2g}"
-
-
-def _explained(rows: list[TimeRow]) -> str:
-    """Each matched pair's share of the native gap explained, with its bootstrap CI, or the range of
-    the shares and that they cannot be estimated at this n."""
-    cis = [r.explained_ci for r in rows]
-    if any(not math.isfinite(low) or high - low > 1.0 for low, high in cis):
-        shares = share_range([1 - r.left for r in rows])
-        return f"{shares} (not estimable at this n: a bootstrap CI spans more than 100 points)"
-    return " and ".join(f"{1 - r.left:.0%} (95 % CI {low:.0%} to {high:.0%})"
-                        for r, (low, high) in zip(rows, cis, strict=True))
-
-
-def _censoring(rows: list[TimeRow]) -> str | None:
-    """How many of the scenario's seeds never learned for good (each group counted once)."""
-    seen = {label: t for r in rows
-            for label, t in zip(r.pair.labels, (r.pair.keras, r.pair.torch), strict=True)}.values()
-    censored, total = sum(t.n - sum(t.learned) for t in seen), sum(t.n for t in seen)
-    return (f"{censored} of {total} seeds never learned for good and are censored, so the medians are "
-            "Kaplan–Meier estimates") if censored else None
-
-
-def _overlapping(native: TimeRow, matched: list[TimeRow]) -> str | None:
-    """The swapped sides credited with a share of the gap (under LITTLE of it left) whose median CI
-    still overlaps their native group's: the init's own effect is not shown apart from seed noise."""
-    claims = [r for r in matched if r.pair.swapped and math.isfinite(r.left) and r.left < LITTLE]
-    stuck = [r.pair.labels[0 if r.pair.swapped == "keras" else 1] for r in claims
-             if medians_overlap(getattr(r, r.pair.swapped), getattr(native, r.pair.swapped))]
-    if not stuck:
-        return None
-    return (f"the median CI of {stuck[0]} overlaps its native one" if len(stuck) == 1
-            else f"the median CIs of {' and '.join(stuck)} overlap their native ones")
-
-
-def _conclusion(native: TimeRow, matched: list[TimeRow], subject: str) -> str:
-    """How much of a significant native gap matching explains, no firmer than the evidence."""
-    shares = [r for r in matched if math.isfinite(r.left)]
-    if not shares:
-        return f"how much {subject} explains cannot be read from medians (a median not reached)"
-    explained = _explained(shares)
-    overlap = _overlapping(native, matched)
-    hedge = f", but {overlap}, so how much is not established at this number of seeds" if overlap else ""
-    closing = [r for r in shares if abs(r.left) <= CLOSED and not r.significant]
-    unproven = "; no longer significant is not shown equal (times have no equivalence test)"
-    if len(closing) == len(matched):
-        return f"by the medians {subject} explains most of it ({explained}){hedge or unproven}"
-    if closing:
-        return (f"by the medians {' and '.join(r.pair.settings for r in closing)} closes most of it, the "
-                f"other matchings do not ({explained} explained by the medians){hedge or unproven}")
-    if all(r.significant for r in matched):
-        if all(r.left >= 1 for r in shares):
-            left = share_range([r.left for r in shares])
-            return f"{subject} explains none of it: matched, the gap is {left} of the native one"
-        if all(r.left >= LITTLE for r in shares):
-            return f"{subject} explains little of it ({explained}): the frameworks differ beyond it"
-        if overlap:
-            return (f"a framework difference remains (every matched gap is still significant); by the "
-                    f"medians {subject} explains {explained} of it{hedge}")
-        return (f"{subject} explains part of it ({explained} by the medians), not all: a framework "
-                "difference remains")
-    return (f"by the medians {subject} explains {explained} of it, but not every matched gap is significant "
-            f"and none has closed: inconclusive at this number of seeds{f'; {overlap}' if overlap else ''}")
-
-
-def _native_medians(row: TimeRow) -> str:
-    return (f"Keras median {fmt_median(row.keras, max(row.pair.keras.epochs))}, PyTorch "
-            f"{fmt_median(row.torch, max(row.pair.torch.epochs))}")
-
-
-def time_verdict(rows: list[TimeRow]) -> str:
-    """One sentence on a scenario's time to learn for good: is there a native gap, how much does matching
-    explain?"""
-    native, matched = rows[0], rows[1:]
-    init_only = all(r.pair.settings.startswith("same init (") and "," not in r.pair.settings for r in matched)
-    subject = "the init" if init_only else "matching the defaults"
-    parts = [f"with {r.pair.settings} it is {r.gap:+,.0f} epochs"
-             + (f" ({r.left:.0%} of it left; {_p(r)}, "
-                f"{'still different' if r.significant else 'no longer significant'})"
-                if math.isfinite(r.left) else f" ({_p(r)})")
-             for r in matched if math.isfinite(r.gap)]
-    parts += [f"with {r.pair.settings} a median is not reached ({_p(r)})"
-              for r in matched if math.isnan(r.gap)]
-    head = "time to learn for good: "
-    if math.isnan(native.gap):
-        reading = (f"the native gap in median epochs is not defined ({_native_medians(native)}; "
-                   f"{_p(native)}, {'a significant' if native.significant else 'no significant'} difference)")
-        return (head + "; ".join([reading, *parts])
-                + f" → how much {subject} explains is not read from medians.")
-    small = abs(native.gap) < MIN_GAP_STEPS * native.pair.step
-    if small or not native.significant:
-        reading = (f"no significant native gap after adjustment (Keras − PyTorch {native.gap:+,.0f} epochs "
-                   f"in median: {_native_medians(native)}; {_p(native)})")
-        if small and native.significant:
-            reading = (f"the native gap ({native.gap:+,.0f} epochs in median) is under {MIN_GAP_STEPS} "
-                       f"evaluation steps of {native.pair.step:,.0f} epochs ({_p(native)})")
-        return head + "; ".join([reading, *parts]) + f" → nothing established for {subject} to explain."
-    reading = (f"Keras − PyTorch is {native.gap:+,.0f} epochs in median natively "
-               f"({_native_medians(native)}; {_p(native)})")
-    censoring = _censoring(rows)
-    return (head + "; ".join([reading, *parts]) + f" → {_conclusion(native, matched, subject)}"
-            + (f"; {censoring}" if censoring else "") + ".")
-
-
-def time_text(rows: list[TimeRow]) -> str:
-    """The time-to-learn table with its reading rules; empty when no pair has curves."""
-    if not rows:
-        return ""
-    family = sum(math.isfinite(r.q) for r in rows)
-    return (f"Time to learn for good, per pair: the first evaluated epoch from which a seed gets every "
-            "training pattern right at every later evaluation (see Time to learn); seeds that never settle "
-            "are censored at their last evaluated epoch and "
-            "the medians (95 % CI) are scipy's Kaplan–Meier estimates. `gap` = Keras median − PyTorch median "
-            "(positive: Keras slower); `share of native gap left` = matched gap / native gap (shown when the "
-            f"native gap is at least {MIN_GAP_STEPS} evaluation steps). Logrank test (scipy, two-sided, "
-            f"censoring-aware); the {counted(family, 'test')} of this table are one family, "
-            "Benjamini–Hochberg-adjusted "
-            f"together, the verdict on the adjusted p at α = {stats.ALPHA}.\n\n"
-            + md(time_table(rows), ".3g"))
 
 
 def body(view: ReportView) -> str:
@@ -277,13 +134,14 @@ def body(view: ReportView) -> str:
     if not found:
         return ""
     table, times = gap_table(view.reference, found), compare_times(time_pairs(found))
-    by_scenario = {s: [r for r in times if r.pair.scenario == s] for s in dict.fromkeys(table["scenario"])}
-    sentences = "\n".join(f"- {accuracy_verdict(table, s)}" + (f"\n  - {time_verdict(t)}" if t else "")
-                          for s, t in by_scenario.items())
+    sentences = "\n".join(_block_sentences(table, found, times))
     family = int(np.isfinite(table["Mann–Whitney p"]).sum())
+    a, b = framework_names(found)
+    rows = (f"a {a} row and a {b} row" if not several(found) else
+            "two frameworks' rows (every two of the frameworks here, A − B in the order Keras, PyTorch, JAX)")
     intro = ("The native gap (each framework on its own "
-             "defaults) beside the same comparison with the defaults matched: a Keras row and a PyTorch "
-             "row that share what natively differs (initialisation, Adam epsilon) or both run the 2017 gate. "
+             f"defaults) beside the same comparison with the defaults matched: {rows} "
+             "that share what natively differs (initialisation, Adam epsilon) or both run the 2017 gate. "
              "`share of native gap left` = matched gap / native gap (shown when the native gap is at "
              f"least {MIN_GAP_POINTS:g} point). Each table of tests is one family: its p-values are "
              "Benjamini–Hochberg-adjusted together (scipy's `false_discovery_control`), the raw p shown "
@@ -306,8 +164,31 @@ def body(view: ReportView) -> str:
     return "\n\n".join(s for s in (intro + sentences, accuracy, time_text(times)) if s)
 
 
+def _block_sentences(table: pd.DataFrame, found: list[Pair], times: list[TimeRow]) -> list[str]:
+    """Per block (scenario × two frameworks), its accuracy sentence and, with curves, its time line;
+    each names its two frameworks when the section holds more than one pair of them."""
+    named, out = several(found), []
+    for block in dict.fromkeys(p.block for p in found):
+        rows = table.iloc[[i for i, p in enumerate(found) if p.block == block]]
+        words = " − ".join(display(fw) for fw in block[1:])
+        line = accuracy_verdict(rows, words, f"{block[0]} ({words})" if named else block[0])
+        mine = [r for r in times if (r.pair.scenario, *r.pair.frameworks) == block]
+        out.append(f"- {line}" + (f"\n  - {time_verdict(mine)}" if mine else ""))
+    return out
+
+
 def table(view: ReportView) -> pd.DataFrame:
     return gap_table(view.reference)
 
 
-SECTION = Section("Where the Keras–PyTorch gap comes from", body, tables={"gap": table})
+def heading(view: ReportView) -> str:
+    """The title naming the one pair of frameworks the records pair (the mission's: `TITLE`), or the
+    general one when they pair more."""
+    kinds = {p.frameworks for p in pairs(view.reference)}
+    if len(kinds) != 1:
+        return TITLE_OF_SEVERAL if kinds else TITLE
+    a, b = (display(fw) for fw in kinds.pop())
+    return f"Where the {a}–{b} gap comes from"
+
+
+SECTION = Section(TITLE, body, tables={"gap": table}, heading=heading)

@@ -1,6 +1,7 @@
 """The report's "Sweeps": accuracy and time to learn at every grid point, and the Keras − PyTorch gap
-per grid point with its Mann–Whitney test, BH-adjusted across the grid points of one scenario
-(many grid points, many tests: without the adjustment some would look "different" by chance)."""
+(with a third framework, every pair's) per grid point with its Mann–Whitney test, BH-adjusted across
+the grid points (and pairs) of one scenario (many grid points, many tests: without the adjustment some
+would look "different" by chance)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from matplotlib.figure import Figure
 
 from harness.reporting import significance, stats
 from harness.reporting.grid import Sweep, fmt_value, grid_records, point_of, without_knobs
-from harness.reporting.labels import backend_label
+from harness.reporting.labels import backend_label, framework_pairs, pair_words
 from harness.reporting.markdown import interval, md
 from harness.reporting.plotting import PLAIN, WIDTH_IN, colours, ok_records
 from harness.reporting.section import Plot, Section
@@ -22,7 +23,6 @@ from harness.reporting.survival import (
     Median,
     as_times,
     fmt_median,
-    framework_pairs,
     median_time,
     settled_epoch,
 )
@@ -79,19 +79,19 @@ def _median(row: Any) -> Median:
 
 
 def gap_table(records: list[dict[str, Any]], sweep: Sweep, alpha: float = stats.ALPHA) -> pd.DataFrame:
-    """Keras − PyTorch at each grid point: difference of means (bootstrap CI), Mann–Whitney p (exact given
-    the ties) and TOST p, each BH-adjusted across this scenario's grid points; the three-way verdict
-    reads the adjusted ones."""
+    """Keras − PyTorch (every pair of frameworks) at each grid point: difference of means (bootstrap CI),
+    Mann–Whitney p (exact given the ties) and TOST p, each BH-adjusted across this scenario's grid
+    points and pairs; the three-way verdict reads the adjusted ones."""
     cells = _cells(records, sweep)
     rows = []
     for point in sweep.points:
         keys = [(point, b) for p, b in cells if p == point]
-        for _, keras, torch in framework_pairs(keys):
-            a = [100.0 * r["accuracy"] for r in cells[(point, keras)]]
-            b = [100.0 * r["accuracy"] for r in cells[(point, torch)]]
+        for _, first, second in framework_pairs(keys):
+            a = [100.0 * r["accuracy"] for r in cells[(point, first)]]
+            b = [100.0 * r["accuracy"] for r in cells[(point, second)]]
             diff, test = stats.diff_of_means(a, b), significance.mann_whitney(a, b)
             rows.append({**dict(zip(sweep.knobs, point, strict=True)),
-                         "pair": f"{keras} − {torch}", "n": f"{len(a)}/{len(b)}",
+                         "pair": f"{first} − {second}", "n": f"{len(a)}/{len(b)}",
                          "gap (points)": diff.diff, "95 % CI": interval(diff.low, diff.high),
                          "Mann–Whitney p": test.p_value, "TOST p": significance.tost(a, b), "_test": test})
     table = pd.DataFrame(rows)
@@ -107,10 +107,22 @@ def gap_table(records: list[dict[str, Any]], sweep: Sweep, alpha: float = stats.
     return table
 
 
+def _frameworks(pair: str) -> str:
+    """A row's `pair` ('keras[fast] − torch[fast]') as its frameworks: 'Keras − PyTorch'."""
+    return pair_words(*pair.split(" − "))
+
+
 def gap_sentence(table: pd.DataFrame, sweep: Sweep) -> str:
-    """How many grid points show a Keras − PyTorch difference, an equivalence, or neither."""
+    """How many grid points show a Keras − PyTorch difference, an equivalence, or neither; with more
+    pairs of frameworks, one sentence per pair (the counts are each pair's, the adjustment the table's)."""
     if table.empty:
         return ""
+    named = table["pair"].map(_frameworks)
+    said = [_pair_sentence(table[named == words], sweep, words) for words in dict.fromkeys(named)]
+    return said[0] if len(said) == 1 else "\n".join(f"- {s}" for s in said)
+
+
+def _pair_sentence(table: pd.DataFrame, sweep: Sweep, words: str) -> str:
     counts = table["verdict"].value_counts()
     different = table[table["verdict"] == stats.DIFFERENT]
     where = "; ".join(", ".join(f"{k}={fmt_value(row[k])}" for k in sweep.knobs)
@@ -120,7 +132,7 @@ def gap_sentence(table: pd.DataFrame, sweep: Sweep) -> str:
     others = len(table) - sum(counts.get(v, 0) for v in kinds)
     if others:
         shares.append(f"{others} without a test")
-    return (f"{sweep.scenario}, Keras − PyTorch over {len(table)} grid points after adjustment: "
+    return (f"{sweep.scenario}, {words} over {len(table)} grid points after adjustment: "
             + ", ".join(shares) + (f" ({where})" if where else "") + ".")
 
 
@@ -201,24 +213,29 @@ def body(view: ReportView) -> str:
     sweeps, grid = view.sweeps, view.grid
     if not sweeps:
         return ""
+    tables = {sid: gap_table(grid, sweep) for sid, sweep in sweeps.items()}
+    named = list(dict.fromkeys(w for t in tables.values() if not t.empty for w in t["pair"].map(_frameworks)))
+    gap = ("the Keras − PyTorch gap" if named in ([], ["Keras − PyTorch"])
+           else f"the gap of each pair of frameworks ({', '.join(named)})")
     parts = [
         "Per swept scenario, every grid point × backend: final accuracy (%) across seeds with "
         "the 95 % CI of the mean (seeded bootstrap) and, where seeds carry an accuracy curve, how many "
         "learned every pattern for good and the median epoch from which they kept it (censored seeds "
-        "included, as in Time to learn). Then the Keras − PyTorch gap at each grid point: difference of "
-        "means with its bootstrap CI, a two-sided Mann–Whitney U test (p exact given the ties) and an "
+        f"included, as in Time to learn). Then {gap} at each grid point: difference of means"
+        " with its bootstrap CI, a two-sided Mann–Whitney U test (p exact given the ties) and an "
         f"equivalence test (TOST, ±{stats.MARGIN_POINTS:g} points), each family of tests Benjamini–Hochberg-"
-        "adjusted across the grid points of the scenario (raw beside adjusted); the verdict reads the "
+        f"adjusted across the grid points{' and pairs' if len(named) > 1 else ''} of the scenario "
+        "(raw beside adjusted); the verdict reads the "
         f"adjusted p at α = {stats.ALPHA}: different, {stats.EQUIVALENT}, or inconclusive."
         + ACCURACY.link(view, "\n\n")]
     if any((r.get("accuracy_curve") or {}).get("epochs") for r in grid if r["scenario"] in sweeps):
         parts[0] += TIME_TO_LEARN.link(view, " ")
-    for sweep in sweeps.values():
+    for sid, sweep in sweeps.items():
         tutorial = sweep.describe(sweep.tutorial)
         parts.append(f"### {sweep.scenario}: {' × '.join(sweep.knobs)}\n\n{len(sweep.points)} grid points; "
                      f"the tutorial's settings: {tutorial}.\n\n"
                      + md(format_grid(grid_table(grid, sweep), sweep), ".1f", sweep.knobs))
-        gaps = gap_table(grid, sweep)
+        gaps = tables[sid]
         if not gaps.empty:
             parts.append(md(gaps, ".3g", sweep.knobs) + "\n\n" + gap_sentence(gaps, sweep))
     return "\n\n".join(parts)

@@ -19,7 +19,14 @@ from scipy import stats as sps
 
 from harness.reporting import stats
 from harness.reporting.anytime import collapse_text, late_collapses
-from harness.reporting.labels import Label, backend_label, scenario_label, scenario_sort_key
+from harness.reporting.labels import (
+    Label,
+    backend_label,
+    framework_pairs,
+    pair_words,
+    scenario_label,
+    scenario_sort_key,
+)
 from harness.reporting.markdown import interval, md
 from harness.reporting.plotting import colours, legend, log_epochs, panels
 from harness.reporting.section import Plot, Section
@@ -35,7 +42,6 @@ from harness.reporting.survival import (
     first_epoch,
     first_running_epoch,
     fmt_median,
-    framework_pairs,
     logrank,
     median_ratio_interval,
     median_time,
@@ -112,19 +118,20 @@ def learning_table(records: list[dict[str, Any]], label: Label = scenario_label)
 
 def logrank_table(records: list[dict[str, Any]], label: Label = scenario_label, clock: str = FOR_GOOD,
                   alpha: float = stats.ALPHA) -> pd.DataFrame:
-    """Keras vs PyTorch per scenario on one clock: logrank p raw and BH-adjusted across the table, and
+    """Each pair of frameworks per scenario on one clock (Keras vs PyTorch; with JAX too, every pair):
+    logrank p raw and BH-adjusted across the table (every pair of every scenario one family), and
     the ratio of the medians with its bootstrap 90 % CI: equivalent when that CI lies within
     [1/RATIO_MARGIN, RATIO_MARGIN] (two one-sided 5 % tests) and the logrank finds no difference."""
     cells = times_by_cell(records, THETA, label, dict(CLOCKS)[clock])
     steps = resolution(records)
     rows, equal = [], []
-    for scenario, keras, torch in framework_pairs(list(cells)):
-        a, b = cells[(scenario, keras)], cells[(scenario, torch)]
+    for scenario, first, second in framework_pairs(list(cells)):
+        a, b = cells[(scenario, first)], cells[(scenario, second)]
         step = steps.get(scenario.split("[")[0], 0)
         ma, mb = median_time(a), median_time(b)
         low, high = median_ratio_interval(a, b)
         equal.append(low >= 1 / RATIO_MARGIN and high <= RATIO_MARGIN)
-        rows.append({"scenario": scenario, "A": keras, "B": torch, "n A/B": f"{a.n}/{b.n}",
+        rows.append({"scenario": scenario, "A": first, "B": second, "n A/B": f"{a.n}/{b.n}",
                      "learned A/B": f"{sum(a.learned)}/{sum(b.learned)}",
                      "median A": fmt_median(ma, max(a.epochs), step),
                      "median B": fmt_median(mb, max(b.epochs), step),
@@ -169,19 +176,34 @@ def _clause(row: pd.Series, cells: dict[tuple[str, str], Times], verb: str, what
 
 def headline(records: list[dict[str, Any]], label: Label = scenario_label,
              tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
-    """Per scenario with a Keras–PyTorch pair: learned for good first, first touch beside it.
+    """Per scenario and pair of frameworks: learned for good first, first touch beside it.
     `tables`: each clock's `logrank_table`, when the caller has them already."""
     tables = tables or {clock: logrank_table(records, label, clock) for clock, _ in CLOCKS}
     cells = {clock: times_by_cell(records, THETA, label, fn) for clock, fn in CLOCKS}
     if tables[FOR_GOOD].empty:
         return []
+    several = len(compared(tables[FOR_GOOD])) > 1  # then each sentence names its pair
     out = []
     for (_, good), (_, touch) in zip(tables[FOR_GOOD].iterrows(), tables[FIRST_TOUCH].iterrows(),
                                      strict=True):
-        out.append(f"**{good['scenario']}**: "
+        which = f" ({good['A']} vs {good['B']})" if several else ""
+        out.append(f"**{good['scenario']}**{which}: "
                    f"{_clause(good, cells[FOR_GOOD], 'learns for good', 'learn for good')}; "
                    f"by first touch, {_clause(touch, cells[FIRST_TOUCH], 'touches 100 %', 'touch 100 %')}.")
     return out
+
+
+def compared(table: pd.DataFrame) -> list[str]:
+    """The pairs of frameworks a table's A and B rows compare, e.g. ['Keras vs PyTorch']."""
+    if table.empty:
+        return []
+    return list(dict.fromkeys(pair_words(a, b, " vs ") for a, b in zip(table["A"], table["B"], strict=True)))
+
+
+def compared_words(table: pd.DataFrame) -> str:
+    """'Keras vs PyTorch', or with more pairs 'Every pair of frameworks (Keras vs PyTorch, …)'."""
+    pairs = compared(table)
+    return pairs[0] if len(pairs) == 1 else f"Every pair of frameworks ({', '.join(pairs)})"
 
 
 def draw(fig: Figure, view: ReportView) -> bool:
@@ -262,11 +284,12 @@ def body(view: ReportView) -> str:
     tables = {clock: logrank_table(records, label, clock) for clock, _ in CLOCKS}
     sentences = headline(records, label, tables)
     if sentences:
-        parts.append("Keras vs PyTorch:\n\n" + "\n".join(f"- {s}" for s in sentences))
+        parts.append(f"{compared_words(tables[FOR_GOOD])}:\n\n" + "\n".join(f"- {s}" for s in sentences))
     for clock, tests in tables.items():
         if not tests.empty:
-            parts.append(f"Keras vs PyTorch, {clock} at 100 %: scipy's logrank test (two-sided, "
-                         f"censoring-aware); the {len(tests)} tests of this table are one family, "
+            across = " (every pair of every scenario)" if len(compared(tests)) > 1 else ""
+            parts.append(f"{compared_words(tests)}, {clock} at 100 %: scipy's logrank test (two-sided, "
+                         f"censoring-aware); the {len(tests)} tests of this table{across} are one family, "
                          f"Benjamini–Hochberg-adjusted, verdict on the adjusted p at α = {stats.ALPHA}: "
                          f"different, or `{EQUIVALENT_TIMES}` when instead the seeded bootstrap 90 % CI "
                          f"of the ratio of the medians lies within 1/{RATIO_MARGIN:g}–{RATIO_MARGIN:g} "

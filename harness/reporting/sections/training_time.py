@@ -8,6 +8,7 @@ compiled engines, with their speed-up over the idiomatic ones.
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,11 @@ from matplotlib.figure import Figure
 
 from harness.records import steady_us_per_update
 from harness.reporting.frames import ID_COLUMNS, identified, ok, timing_table
-from harness.reporting.labels import backend_label, scenario_label, scenario_order
+from harness.reporting.labels import FRAMEWORKS, backend_label, display, scenario_label, scenario_order
 from harness.reporting.markdown import md
 from harness.reporting.section import Plot, Section
 from harness.reporting.speed_figure import caption, draw_speed
 from harness.reporting.view import ReportView
-
-FRAMEWORKS = {"keras": "Keras", "torch": "PyTorch"}
 
 
 def as_written(record: dict[str, Any]) -> str:
@@ -62,29 +61,68 @@ def idiomatic_us(written: pd.DataFrame) -> dict[tuple[str, str], float]:
 
 
 def framework_ratio(table: pd.DataFrame, value: str, suffix: str = "") -> pd.DataFrame:
-    """Keras/PyTorch per scenario for each pair of backends that differ only by framework."""
+    """Per scenario, A/B for each pair of backends that differ only by framework (`Keras / PyTorch`;
+    with JAX too, `Keras / JAX` and `PyTorch / JAX`): the frameworks' columns, then each pair's ratio.
+    A scenario is kept where at least one pair has both figures."""
     wide = table.pivot_table(index="scenario", columns="backend", values=value, sort=False)
-    keras, torch = f"keras{suffix}", f"torch{suffix}"
-    if keras not in wide.columns or torch not in wide.columns:
+    present = [fw for fw in FRAMEWORKS if f"{fw}{suffix}" in wide.columns]
+    pairs = list(combinations(present, 2))
+    if not pairs:
         return pd.DataFrame()
-    pair = wide[[keras, torch]].dropna().copy()
-    pair["Keras / PyTorch"] = pair[keras] / pair[torch]
-    return pair.reset_index()
+    out = wide[[f"{fw}{suffix}" for fw in present]].copy()
+    for a, b in pairs:
+        out[ratio_column(a, b)] = out[f"{a}{suffix}"] / out[f"{b}{suffix}"]
+    out = out[out[[ratio_column(a, b) for a, b in pairs]].notna().any(axis=1)]
+    out.columns.name = None
+    return out.reset_index()
+
+
+def ratio_column(a: str, b: str) -> str:
+    """The column of framework a's figure over b's: 'Keras / PyTorch'."""
+    return f"{display(a)} / {display(b)}"
+
+
+def ratio_columns(ratio: pd.DataFrame) -> list[str]:
+    return [c for c in ratio.columns if " / " in c]
 
 
 def ratio_sentence(ratio: pd.DataFrame, execution: str) -> str:
-    """What the ratios say, in words, for the execution they measure."""
+    """What the ratios say, in words, for the execution they measure: one sentence per pair (a list of
+    them when there are several)."""
     if ratio.empty:
         return ""
-    values = ratio["Keras / PyTorch"]
+    said = [_pair_sentence(ratio.dropna(subset=[c]), c, execution) for c in ratio_columns(ratio)]
+    return said[0] if len(said) == 1 else "\n".join(f"- {s}" for s in said)
+
+
+def _pair_sentence(ratio: pd.DataFrame, column: str, execution: str) -> str:
+    values, (a, b) = ratio[column], column.split(" / ")
+    name = f"{a}/{b}"
     span = f"{values.min():.2g}–{values.max():.2g}×" if len(values) > 1 else f"{values.iloc[0]:.2g}×"
     if (values > 1).all():
-        return f"{execution}: PyTorch is faster than Keras on every scenario here (Keras/PyTorch {span})."
+        return f"{execution}: {b} is faster than {a} on every scenario here ({name} {span})."
     if (values < 1).all():
-        return f"{execution}: Keras is faster than PyTorch on every scenario here (Keras/PyTorch {span})."
+        return f"{execution}: {a} is faster than {b} on every scenario here ({name} {span})."
     faster = ", ".join(ratio.loc[values > 1, "scenario"])
-    return (f"{execution}: neither framework is faster everywhere (Keras/PyTorch {span}); "
-            f"PyTorch is faster on {faster or 'none'}.")
+    return (f"{execution}: neither framework is faster everywhere ({name} {span}); "
+            f"{b} is faster on {faster or 'none'}.")
+
+
+def ratio_heading(ratio: pd.DataFrame, what: str, slower: str) -> str:
+    """'Keras/PyTorch ratio of …' for one pair, 'Ratios A/B of …' for more (> 1: A slower)."""
+    columns = ratio_columns(ratio)
+    if len(columns) == 1:
+        a, b = columns[0].split(" / ")
+        return f"{a}/{b} ratio of {what} (> 1: {a}{slower} slower)"
+    return (f"Ratios A/B of {what}, for each pair of frameworks ({', '.join(columns)}; > 1: "
+            f"A{slower} slower)")
+
+
+def _jax_words(written: pd.DataFrame) -> str:
+    """How JAX is written, said only where the table has JAX rows (a two-framework report reads as before)."""
+    has_jax = not written.empty and written["backend"].str.startswith("jax").any()
+    return (" and, in JAX, a Flax NNX model trained with Optax, one `nnx.jit` step per update" if has_jax
+            else "")
 
 
 def _fast_seeds(frame: pd.DataFrame) -> pd.DataFrame:
@@ -122,7 +160,8 @@ def body(view: ReportView) -> str:
     figure = PLOT.link(view)
     parts = [figure, figure and caption(view.reference, view.reference_timings), (
         "### How the frameworks run as written (idiomatic)\n\nµs per update, one seed at a time, "
-        "trained the way people write it: Keras `model.fit`, an eager PyTorch loop. After the first "
+        f"trained the way people write it: Keras `model.fit`, an eager PyTorch loop{_jax_words(written)}. "
+        "After the first "
         "epoch (tracing, warm-up). Source `timing sample`: a short sample `run` takes of each scenario × "
         "backend (one seed, a warm-up epoch, then blocks of whole epochs; `µs/update` is the median block, "
         "`min`–`max` the spread over blocks, `n` the blocks), never beside another job. Source "
@@ -134,7 +173,7 @@ def body(view: ReportView) -> str:
         parts.append(md(written, ".4g"))
         ratio = framework_ratio(written, "µs/update")
         if not ratio.empty:
-            parts.append("Keras/PyTorch ratio of µs per update, as written (> 1: Keras slower):\n\n"
+            parts.append(ratio_heading(ratio, "µs per update, as written", "") + ":\n\n"
                          + md(ratio, ".4g") + "\n\n" + ratio_sentence(ratio, "As written"))
     fast = fast_table(view.frame, written)
     if not fast.empty:
@@ -148,8 +187,8 @@ def body(view: ReportView) -> str:
         ratio = framework_ratio(fast, "µs after epoch 1", "[fast]")
         if not ratio.empty:
             which = "The harness's `fast` engines (not the frameworks as written)"
-            parts.append("Keras/PyTorch ratio of the `fast` engines, µs per seed-update after epoch 1 "
-                         "(> 1: Keras's engine slower):\n\n" + md(ratio, ".3g") + "\n\n"
+            parts.append(ratio_heading(ratio, "the `fast` engines, µs per seed-update after epoch 1",
+                                       "'s engine") + ":\n\n" + md(ratio, ".3g") + "\n\n"
                          + ratio_sentence(ratio, which))
     return "\n\n".join(p for p in parts if p)
 

@@ -21,7 +21,9 @@ import pytest
 
 from backends import RuntimeConfig, SeedPlan, SeedTraining, load_backend
 from backends.base import SNAPSHOT_SHAPES, Snapshot, SnapshotRequest
+from backends.weights import to_snapshot
 from harness.runs.seeds import make_plan
+from harness.testing import Sleeper
 from scenarios import ResolvedScenario, ScenarioOptions, build_data, get_scenario
 from tests.conftest import needs_backend
 
@@ -107,12 +109,9 @@ def test_last_snapshot_is_the_trained_model(runs, execution, scenario_id):
         last = _at(run, epochs)
         assert [t.seed for t in run.trained] == list(last.seeds)
         for row, trained in enumerate(run.trained):
-            keras = trained.predictor.weights()
-            expected = {"w_ih": keras["lstm/kernel"].T, "w_hh": keras["lstm/recurrent_kernel"].T,
-                        "b": keras["lstm/bias"], "w_out": keras["dense/kernel"].T,
-                        "b_out": keras["dense/bias"]}
+            expected = to_snapshot(trained.predictor.weights())  # Keras's layout mapped to the snapshot's
             for name, weights in expected.items():
-                np.testing.assert_array_equal(last.weights[name][row], weights, err_msg=name)
+                np.testing.assert_array_equal(last.weights[name][row], weights[0], err_msg=name)
 
 
 @pytest.mark.parametrize(("execution", "scenario_id"), CASES)
@@ -154,40 +153,20 @@ def test_short_chunks_reuse_the_compiled_program(backend, runs):
     assert program.experimental_get_tracing_count() == traced
 
 
-class SleepySnapshots:
-    """A snapshot callback that sleeps until the total slept is `factor` times the time since
-    `begin()` spent elsewhere, so the sleeps outweigh the training on any machine."""
-
-    def __init__(self, factor: float = 2.0, floor: float = 0.05) -> None:
-        self.factor, self.floor, self.began = factor, floor, 0.0
-        self.slept: list[float] = []
-        self.seen: list[tuple[int, tuple[int, ...]]] = []
-
-    def begin(self) -> None:
-        self.began = time.perf_counter()
-
-    def __call__(self, snapshot: Snapshot) -> None:
-        self.seen.append((snapshot.epoch, snapshot.seeds))
-        now = time.perf_counter()
-        work = now - self.began - sum(self.slept)
-        time.sleep(max(self.floor, self.factor * work - sum(self.slept)))
-        self.slept.append(time.perf_counter() - now)
-
-
 @pytest.mark.parametrize("execution", EXECUTIONS)
 def test_timing_leaves_the_callback_out(backend, execution):
     """(d) The callback's time is in no figure: counted, train_seconds alone would hold the
     sleeps, and train_seconds + sleeps would exceed train()'s wall time by the sleeps again."""
     epochs, seeds = 2, (7, 8)
-    sleepy = SleepySnapshots()
+    sleepy = Sleeper(factor=2.0)  # the conformance kit's sleepy callback (harness.testing)
     sleepy.begin()
     run = _train(backend, execution, _scenario("one_char", epochs), frozenset(range(1, epochs + 1)), seeds,
                  callback=sleepy)
     wall = time.perf_counter() - sleepy.began
     if execution == "idiomatic":  # one train loop per seed, each its own snapshots
-        assert sleepy.seen == [(e, (s,)) for s in seeds for e in range(1, epochs + 1)]
+        assert sleepy.calls == [(e, (s,)) for s in seeds for e in range(1, epochs + 1)]
     else:
-        assert sleepy.seen == [(e, seeds) for e in range(1, epochs + 1)]
+        assert sleepy.calls == [(e, seeds) for e in range(1, epochs + 1)]
     assert wall >= sum(sleepy.slept)
     loops = {id(t.timing): t.timing for t in run.trained}.values()  # fast: one loop for all seeds
     trained_seconds = sum(t.train_seconds for t in loops)

@@ -16,6 +16,7 @@ import pytest
 
 from backends import RuntimeConfig, SeedTraining, load_backend
 from backends.base import SNAPSHOT_SHAPES, Snapshot, SnapshotRequest
+from backends.weights import to_snapshot
 from tests.backends.pytorch.test_backend import make_plan, resolve
 from tests.backends.test_timing import SleepyProgress
 
@@ -67,10 +68,7 @@ def run(
 
 def converted(trained: SeedTraining) -> dict[str, np.ndarray]:
     """A predictor's state_dict in the snapshot layout, one row."""
-    w = trained.predictor.weights()
-    return {"w_ih": w["lstm.weight_ih_l0"][None], "w_hh": w["lstm.weight_hh_l0"][None],
-            "b": (w["lstm.bias_ih_l0"] + w["lstm.bias_hh_l0"])[None],
-            "w_out": w["head.weight"][None], "b_out": w["head.bias"][None]}
+    return to_snapshot(trained.predictor.weights())
 
 
 def row(snapshot: Snapshot, seed: int) -> dict[str, np.ndarray]:
