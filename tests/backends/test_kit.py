@@ -1,8 +1,9 @@
 """The conformance kit (`harness.testing`) passes every built-in backend, and each contract fault
 it looks for fails the check that names it (a torch backend with one fault, tests/backends/kit_faults.py).
 
-The built-in backends' kits train every scenario in both executions (seconds each), so they sit in
-the `train` tier; a fault's kit runs one scenario, one seed, two epochs.
+The built-in backends' kits train in both executions (seconds per scenario), so they sit in the
+`train` tier: two scenarios in the suite, all six in the slow step; a fault's kit runs one scenario,
+one seed, two epochs.
 """
 
 from __future__ import annotations
@@ -17,8 +18,21 @@ from tests.conftest import backend_param, needs_backend
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 
 
-@pytest.mark.parametrize("name", [backend_param("torch"), backend_param("keras")])
-def test_a_built_in_backend_passes_every_check(name):
+BUILT_IN = [backend_param("torch"), backend_param("keras"), backend_param("jax")]
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_a_built_in_backend_passes_every_check_on_the_two_scenarios_that_differ_most(name):
+    """State carried across batches (stateful) and padded, masked sequences (variable_length): the
+    protocol's two special cases, every check; the slow step runs all six."""
+    report = check_backend(name, scenarios=("stateful", "variable_length"))
+    assert report.passed == list(CHECKS), str(report)
+    assert report.skipped == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_a_built_in_backend_passes_every_check_on_every_scenario(name):
     report = check_backend(name)
     assert report.passed == list(CHECKS), str(report)
     assert report.skipped == {}
