@@ -176,7 +176,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
                      "(the other framework's defaults, for the ablation); shown as e.g. torch[init=keras]")
     run.add_argument("--adam-eps", type=_float, metavar="EPS",
                      help="Adam epsilon for every backend (default: each framework's own, Keras 1e-7, "
-                     "PyTorch 1e-8); shown as e.g. torch[adam_eps=1e-07]")
+                     "PyTorch and JAX 1e-8); shown as e.g. torch[adam_eps=1e-07]")
     run.add_argument("--gate-activation", default="sigmoid", metavar=_choices(GATE_ACTIVATIONS),
                      help="LSTM gate activation: sigmoid (the default) or hard_sigmoid_2017 "
                      "(Keras 2's clip(0.2x+0.5, 0, 1), which the tutorial's figures came from)")

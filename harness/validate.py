@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from backends import (
 )
 
 MAX_SEED = 2**31 - 1
+# A user's own default backends for a run without --backend, comma-separated: e.g. keras,torch,jax.
+DEFAULTS_ENV = "ALPHABET_BENCH_DEFAULT_BACKENDS"
 
 
 class UsageError(ValueError):
@@ -93,9 +96,15 @@ def names(flag: str, values: Iterable[Any], choices: Sequence[str], what: str) -
 
 
 def check_backends(asked: Sequence[str] | None, executions: Sequence[str]) -> tuple[str, ...]:
-    """The backends asked for (default: every installed default one), each known, installed and able
-    to run every execution in `executions`."""
-    chosen = names("--backend", asked, backend_names(), "a backend") if asked else tuple(default_backends())
+    """The backends asked for (default: $ALPHABET_BENCH_DEFAULT_BACKENDS, e.g. "keras,torch,jax", else
+    every installed default one), each known, installed and able to run every execution in `executions`."""
+    if asked:
+        chosen = names("--backend", asked, backend_names(), "a backend")
+    elif os.environ.get(DEFAULTS_ENV, "").strip():  # the user's own default set, checked as --backend is
+        chosen = names(DEFAULTS_ENV, [n.strip() for n in os.environ[DEFAULTS_ENV].split(",") if n.strip()],
+                       backend_names(), "a backend")
+    else:
+        chosen = tuple(default_backends())
     if not chosen:
         raise UsageError("no backend is installed; install one: pip install -e '.[torch]' or '.[keras]'")
     for name in chosen:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,20 +49,12 @@ TRAINING_TESTS = {
                             "test_failures_of_earlier_calls_and_diverged_seeds_neither_raise_nor_warn"),
 }
 # Under pytest-xdist (`pytest -n auto`, the README's command) each worker builds its own module-scoped
-# fixtures, so a file whose fixture trains (a whole `run --all`, Keras on JAX) runs on one worker, not
-# once per worker; the real Ray clusters share one worker, never starting side by side. `-n` turns
-# xdist's default `--dist load` into `loadgroup` (pytest_configure), which reads these groups; it is
-# not an addopt, since pytest-benchmark takes any `--dist` for xdist and refuses --benchmark-only.
-WORKER_GROUPS = {
-    "test_end_to_end.py": "end_to_end", "backends/keras3/test_portable.py": "keras_portable",
-    "backends/test_timing.py": "timing", "backends/test_parity.py": "parity",
-    "backends/keras3/test_fast.py": "keras_fast", "backends/keras3/test_backend.py": "keras_backend",
-    "backends/keras3/test_options.py": "keras_options",
-    "backends/keras3/test_snapshots.py": "keras_snapshots",
-    "backends/pytorch/test_backend.py": "torch_backend",
-    "backends/jax_native/test_backend.py": "jax_backend", "runs/test_ray_cluster.py": "ray",
-    "runs/test_ray_multinode.py": "ray",
-}
+# fixtures, so `--dist loadfile` (pyproject's addopts; xdist's workers read it from the command line)
+# keeps each file on one worker: a fixture that trains (a whole `run --all`, Keras on JAX) is built
+# once, not once per worker. (xdist_group marks would be finer, but xdist 3.8 cannot tag them under
+# pytest 9.) The real Ray clusters of two files never start side by side: `ray_exclusive`, below. A
+# session without -n sets dist back to "no" (pytest_configure), or pytest-benchmark would take it for
+# xdist and refuse --benchmark-only.
 TIERS = pytest.StashKey[dict[str, tuple[bool, bool]]]()  # every collected test: (trains, slow)
 
 
@@ -93,8 +86,8 @@ def backend_param(name: str):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("numprocesses", None) and config.getoption("dist", "no") == "load":
-        config.option.dist = "loadgroup"
+    if not config.getoption("numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        config.option.dist = "no"  # addopts' loadfile, in a session xdist does not distribute
     if not is_benchmarking(config):
         config.option.benchmark_disable = True
     value = config.getoption("--alphabet-epochs")
@@ -161,9 +154,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             extra = get_entry(missing[0]).extra
             item.add_marker(pytest.mark.skip(reason=f"backend {missing[0]!r} is not installed: "
                                                     f"needs .[{extra}]"))
-        group = WORKER_GROUPS.get(_relative(item))
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
         training = trains(item)
         if training:
             item.add_marker(pytest.mark.train)
@@ -174,3 +164,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.getoption("benchmark_only", False):
         # pytest-benchmark's own test of "is a benchmark": uses the fixture
         _deselect(config, items, lambda item: "benchmark" not in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="module")
+def ray_exclusive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Held by a module that starts real Ray instances, for the whole module: the xdist workers of
+    one session share the lock file's folder, so two such modules never run at once."""
+    from filelock import FileLock
+
+    with FileLock(tmp_path_factory.getbasetemp().parent / "alphabet-bench-ray.lock"):
+        yield

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TESTS, TIERS, TRAINING_PATHS, TRAINING_TESTS, WORKER_GROUPS
+from tests.conftest import TESTS, TIERS, TRAINING_PATHS, TRAINING_TESTS
 
 ROOT = TESTS.parent
 
@@ -21,8 +21,6 @@ def test_the_training_tables_name_files_and_tests_that_exist():
     """A renamed file or test would otherwise drop out of the `train` tier into the fast one."""
     for path in TRAINING_PATHS:
         assert (TESTS / path).exists(), f"TRAINING_PATHS: tests/{path} does not exist"
-    for path in WORKER_GROUPS:
-        assert (TESTS / path).is_file(), f"WORKER_GROUPS: tests/{path} does not exist"
     for path, names in TRAINING_TESTS.items():
         text = (TESTS / path).read_text(encoding="utf-8")
         for name in names:
@@ -89,16 +87,29 @@ def test_the_slow_tests_are_left_out_unless_asked_for(request):
         assert not any(item.get_closest_marker("slow") for item in request.session.items)
 
 
-def test_benchmark_only_starts_without_xdist_and_n_spreads_by_group(request):
-    """`pytest --benchmark-only` (the README's timed path) must not meet a `--dist` that
-    pytest-benchmark reads as xdist; `-n` must still keep each WORKER_GROUPS file on one worker."""
+def test_benchmark_only_starts_as_a_plain_session():
+    """`pytest --benchmark-only` (the README's timed path) must not meet addopts' `--dist`, which
+    pytest-benchmark would read as xdist and refuse."""
     collect = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # a plain session
     done = subprocess.run([*collect, "tests/benchmarks", "--benchmark-only", "-k", "one_char"],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "::" in done.stdout
-    if request.config.getoption("numprocesses", None):
-        assert request.config.getoption("dist") == "loadgroup"
-    else:
-        assert request.config.getoption("dist", "no") == "no"
+
+
+def test_n_keeps_a_file_on_one_worker_so_its_module_fixture_is_built_once(tmp_path):
+    """`pytest -n 2` on a probe file (tests/xdist_probe.py, not collected by the suite) whose tests
+    take long enough that plain `--dist load` would spread them: one worker ran them all, and its
+    module fixture was built once."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    env["XDIST_PROBE_DIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider",
+                           "tests/xdist_probe.py"], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    ran = sorted(p.name for p in tmp_path.glob("ran-*"))
+    built = sorted(p.name for p in tmp_path.glob("built-*"))
+    assert len(ran) == 6, ran
+    assert len({name.split("-")[1] for name in ran}) == 1, ran  # one worker
+    assert len(built) == 1, built

@@ -173,7 +173,7 @@ def _cli_error(argv: list[str], capsys) -> str:
 
 @pytest.mark.parametrize(("kwargs", "argv"), [
     ({"scenarios": "nope"}, ["run", "--scenario", "nope"]),
-    ({"backends": ["torch", "jax"]}, ["run", "--backend", "torch", "jax"]),
+    ({"backends": ["torch", "mxnet"]}, ["run", "--backend", "torch", "mxnet"]),
     ({"seeds": 0}, ["run", "--seeds", "0"]),
     ({"seeds": [3, -1]}, ["run", "--seed", "3", "-1"]),
     ({"epochs": 0}, ["run", "--epochs", "0"]),

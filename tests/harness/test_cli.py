@@ -44,7 +44,7 @@ TOKENS = st.sampled_from([
     ("args", "expected"),
     [
         (["run", "--scenario", "nope"], "one_char"),
-        (["run", "--backend", "jax"], "keras"),
+        (["run", "--backend", "mxnet"], "keras"),
         (["run", "--seeds", "0"], "positive"),
         (["run", "--seeds", "-3"], "positive"),
         (["run", "--epochs", "0"], "positive"),

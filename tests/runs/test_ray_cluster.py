@@ -17,7 +17,8 @@ from tests.cli import CRASH_ENV, ROOT
 
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
-pytestmark = pytest.mark.slow  # each test starts a real Ray instance (seconds to minutes)
+# each test starts a real Ray instance (seconds to minutes), never beside another module's
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_exclusive")]
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="Ray is not installed: pip install -e '.[ray]'")
 

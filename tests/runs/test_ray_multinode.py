@@ -19,7 +19,7 @@ from harness.machine import cpu_count
 from tests.cli import CRASH_ENV, ROOT, records
 from tests.ray_loopback import LoopbackCluster
 
-pytestmark = [pytest.mark.slow,  # starts Ray nodes: a minute or two
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_exclusive"),  # starts Ray nodes: a minute or two
               pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                  reason="Ray is not installed: pip install -e '.[ray]'")]
 WORKERS = str(cpu_count())  # as many jobs as cores: each job asks for 1 CPU, which a 1-CPU node holds
@@ -38,8 +38,8 @@ def finish(process: subprocess.Popen, timeout: float = 300) -> tuple[int, str, s
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[LoopbackCluster]:
-    """A head with 1 CPU and a worker node with 1 CPU."""
+def cluster(ray_exclusive: None) -> Iterator[LoopbackCluster]:
+    """A head with 1 CPU and a worker node with 1 CPU (no other module's Ray instance beside it)."""
     cluster = LoopbackCluster()
     try:
         cluster.start_head(num_cpus=1)
