@@ -352,6 +352,19 @@ def test_run_section_names_the_run_and_its_knobs():
     assert run.SECTION.render(ReportView([])) == ""
 
 
+def test_a_knob_set_per_job_shows_each_value_with_its_scenarios_or_says_it_varies():
+    """Torch fast picks its path per job: the table must not show the last record's as the backend's."""
+    path = {"one_char": "compiled", "stateful": "compiled", "batch_state": "eager-stacked"}
+    records = [make_record(scenario, "torch", runtime={"threads": 1, "fast_path": p, "why": f"reason {i}"})
+               for i, (scenario, p) in enumerate(path.items())]
+    knobs = run.knobs_table(ReportView(records)).set_index("knob")["torch"]
+    assert knobs["fast_path"] == "compiled (one_char, stateful); eager-stacked (batch_state)"
+    assert knobs["threads"] == "1" and knobs["why"].count("reason") == 3  # three values: still listed
+    records += [make_record("variable_length", "torch", runtime={"why": "reason 9"})]
+    why = run.knobs_table(ReportView(records)).set_index("knob")["torch"]["why"]
+    assert why.startswith("varies by job (4 values")
+
+
 # --- The contract of every section ------------------------------------------------------------------
 
 CURVE_EPOCHS = [50, 100, 150, 200, 250, 300, 350, 400, 450, 500]

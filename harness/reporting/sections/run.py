@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.reporting.labels import scenario_sort_key
 from harness.reporting.markdown import md
 from harness.reporting.section import Section
 from harness.reporting.view import ReportView
@@ -89,13 +90,29 @@ def run_table(view: ReportView) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["", "value"])
 
 
+MAX_LISTED_VALUES = 3  # a knob with more values across jobs is summarised, not listed
+
+
 def knobs_table(view: ReportView) -> pd.DataFrame:
-    """Runtime knobs (threads, determinism) per backend."""
-    by_backend: dict[str, dict[str, str]] = {}
+    """Runtime knobs (threads, determinism) per backend. A knob a backend set per job (torch fast:
+    the path each job took) lists each value with its scenarios, or says it varies by job."""
+    seen: dict[str, dict[str, dict[str, set[str]]]] = {}  # backend -> knob -> value -> scenarios
     for r in view.records:
         for key, value in (r.get("runtime") or {}).items():
-            by_backend.setdefault(r["backend"], {})[key] = str(value)
+            values = seen.setdefault(r["backend"], {}).setdefault(key, {})
+            values.setdefault(str(value), set()).add(r["scenario"])
+    by_backend = {backend: {key: _knob_cell(values) for key, values in knobs.items()}
+                  for backend, knobs in seen.items()}
     return pd.DataFrame(by_backend).fillna("—").rename_axis("knob").reset_index()
+
+
+def _knob_cell(values: dict[str, set[str]]) -> str:
+    if len(values) == 1:
+        return next(iter(values))
+    if len(values) > MAX_LISTED_VALUES:
+        return f"varies by job ({len(values)} values; each record's runtime has its own)"
+    return "; ".join(f"{value} ({', '.join(sorted(ids, key=scenario_sort_key))})"
+                     for value, ids in sorted(values.items(), key=lambda kv: (-len(kv[1]), kv[0])))
 
 
 def body(view: ReportView) -> str:
