@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from harness.records import steady_us_per_update
-from harness.reporting.labels import Label, backend_label, scenario_label, scenario_order
+from harness.reporting.labels import Label, backend_label, pair_order, scenario_label, scenario_order
 
 # What names a row of the API's tidy tables: the record's own scenario id, framework and execution,
 # then the report's labels (the id plus any changed option), which are the tables' row keys.
@@ -45,7 +45,8 @@ def to_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     if frame.empty:
         return frame
     return frame.sort_values(
-        ["scenario", "backend", "seed"], key=lambda c: scenario_order(c) if c.name == "scenario" else c
+        ["scenario", "backend", "seed"], key=lambda c: scenario_order(c) if c.name == "scenario"
+        else c.map(pair_order) if c.name == "backend" else c  # keras, torch, then jax
     )
 
 

@@ -19,7 +19,7 @@ from harness.reporting.report import REPORT_FILE, render, write_report
 from harness.reporting.view import ReportView
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("example", "seeds100", "ablation", "study/budget", "study/sweep")
+FOLDERS = ("example", "seeds100", "ablation", "study/budget", "study/sweep", "three-frameworks")
 
 
 @pytest.mark.parametrize("name", FOLDERS)

@@ -58,8 +58,8 @@ def test_idiomatic_table_takes_idiomatic_seeds_first_and_timing_samples_elsewher
     table = training_time.idiomatic_table(records, timings)
     assert list(table.columns) == ["scenario", "backend", "source", "µs/update", "min", "max", "n"]
     rows = {(r.scenario, r.backend): r for r in table.itertuples(index=False)}
-    assert list(rows) == [("one_char", "keras"), ("one_char", "torch"), ("stateful", "torch"),
-                          ("stateful", "keras")]  # registry order, then first seen
+    assert list(rows) == [("one_char", "keras"), ("one_char", "torch"), ("stateful", "keras"),
+                          ("stateful", "torch")]  # registry order, then keras, torch (and jax last)
     keras = rows[("one_char", "keras")]
     assert keras.source == "idiomatic seeds" and keras.n == 3
     assert (keras[3], keras.min, keras.max) == pytest.approx((20_000.0, 10_000.0, 30_000.0))

@@ -132,3 +132,21 @@ def test_no_floor_leaves_the_floor_out(tmp_path):
                      "--no-floor")
     assert result.returncode == 0, result.stderr[-2000:]
     assert not any(word in result.stdout for word in ("× floor", "floor µs", "No floor"))
+
+
+def test_speed_jobs_take_torchs_compiled_path_unless_the_user_chose_one(monkeypatch):
+    """A speed job is seconds of work, which torch's per-job rule would run eagerly: the command
+    measures the path a tutorial-length run takes, and leaves the environment as it found it."""
+    import os
+
+    from backends.pytorch.paths import PATH_ENV
+    from harness.runs.speed import _steady_paths
+
+    monkeypatch.delenv(PATH_ENV, raising=False)
+    with _steady_paths():
+        assert os.environ[PATH_ENV] == "compiled"
+    assert PATH_ENV not in os.environ
+    monkeypatch.setenv(PATH_ENV, "eager")
+    with _steady_paths():
+        assert os.environ[PATH_ENV] == "eager"
+    assert os.environ[PATH_ENV] == "eager"

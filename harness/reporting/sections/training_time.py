@@ -17,7 +17,14 @@ from matplotlib.figure import Figure
 
 from harness.records import steady_us_per_update
 from harness.reporting.frames import ID_COLUMNS, identified, ok, timing_table
-from harness.reporting.labels import FRAMEWORKS, backend_label, display, scenario_label, scenario_order
+from harness.reporting.labels import (
+    FRAMEWORKS,
+    backend_label,
+    display,
+    pair_order,
+    scenario_label,
+    scenario_sort_key,
+)
 from harness.reporting.markdown import md
 from harness.reporting.section import Plot, Section
 from harness.reporting.speed_figure import caption, draw_speed
@@ -49,7 +56,9 @@ def idiomatic_table(records: list[dict[str, Any]], timings: list[dict[str, Any]]
     table = frame.groupby(["scenario", "backend", "source"], sort=False)["us"].agg(
         ["median", "min", "max", "size"]).reset_index()
     table.columns = ["scenario", "backend", "source", "µs/update", "min", "max", "n"]
-    return table.iloc[scenario_order(table["scenario"]).argsort(kind="stable")]
+    order = [(scenario_sort_key(scenario), pair_order(backend))  # keras, torch, then jax
+             for scenario, backend in zip(table["scenario"], table["backend"], strict=True)]
+    return table.iloc[sorted(range(len(table)), key=order.__getitem__)]
 
 
 def idiomatic_us(written: pd.DataFrame) -> dict[tuple[str, str], float]:
