@@ -128,7 +128,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
         backends=check_backends(args.backend, executions),
         seeds=tuple(range(counts[-1])),
         options=ScenarioOptions(epochs=args.epochs),
-        cores=cpu_count(),
+        cores=1,  # one thread per job, as the floor program and as a run's jobs on a 2-core machine
         command="python -m harness speed",
     )
     frame = measure(request, executions, args.epochs, counts)

@@ -36,7 +36,8 @@ DEFAULT_EPOCHS = {"one_char": 100, "feature_window": 100, "timestep_window": 100
 
 FLOOR_LEGEND = ("`× floor`: the row's µs after epoch 1 ÷ `floor µs`, this machine's floor for the same "
                 "shape and seeds, each row's figure of its own execution (`idiomatic`: the framework as "
-                "written, seeds one after another; `fast`: the harness's engine, seeds together). The floor "
+                "written, seeds one after another; `fast`: the harness's engine, seeds together; every job "
+                "on one thread, torch's `fast` on its compiled path, column `path`). The floor "
                 "is a reference program (`harness/runs/floor.py`, not an engine): one XLA program, "
                 "`lax.scan` over every update, `vmap` over the seeds, one core, XLA single-threaded, timed "
                 "after its compilation, in this command, after the engines:\n\n")
