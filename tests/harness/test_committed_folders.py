@@ -26,9 +26,9 @@ REPORTS = Path(__file__).resolve().parents[2] / "reports"
 COMMITTED = sorted({p.parent.relative_to(REPORTS).as_posix() for p in REPORTS.glob("**/results.jsonl*")})
 # seed records each committed folder holds. study/budget: 5 scenarios × 2 frameworks × 20 seeds, the
 # same with the inits swapped, and the Adam-epsilon swap on 2 scenarios × 2 frameworks × 20 seeds;
-# study/sweep: 2 scenarios × 12 grid points × 2 frameworks × 10 seeds
+# study/sweep: 2 scenarios × 12 grid points × 2 frameworks × 10 seeds; three-frameworks: 6 × 3 × 10
 SEEDS = {"example": 120, "seeds100": 1200, "ablation": 350, "study/budget": 200 + 200 + 80,
-         "study/sweep": 480}
+         "study/sweep": 480, "three-frameworks": 180}
 CRASH = ["--backend", "crash", "--scenario", "one_char", "stateful", "--seeds", "2", "--epochs", "2",
          "--workers", "1", "--no-idiomatic-timing"]
 
