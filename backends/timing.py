@@ -86,3 +86,13 @@ class Stopwatch:
         """The loop's Timing; `first_epoch_seconds` is 0.0 when no epoch ran."""
         elapsed = self._read() - self._start - self._paused
         return Timing(elapsed, 0.0 if self._first is None else self._first, seeds_together)
+
+
+@dataclass
+class LoopResult:
+    """One seed's training log; the model itself was trained in place."""
+
+    epoch_loss: list[float]
+    epoch_accuracy: list[float]
+    timing: Timing
+    updates: int

@@ -12,7 +12,6 @@ function is, so only the first seed's first epoch pays for its tracing and compi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -20,23 +19,13 @@ import numpy as np
 
 from backends.base import Snapshot, SnapshotRequest
 from backends.jax_native.model import batch_loss, get_weights, snapshot_weights, zero_carry
-from backends.timing import ProgressFn, Stopwatch, Timing
+from backends.timing import LoopResult, ProgressFn, Stopwatch
 
 if TYPE_CHECKING:
     import optax
     from flax import nnx
 
     from scenarios import ResolvedScenario
-
-
-@dataclass
-class LoopResult:
-    """One seed's training log; the model itself was trained in place."""
-
-    epoch_loss: list[float]
-    epoch_accuracy: list[float]
-    timing: Timing
-    updates: int
 
 
 @cache

@@ -6,29 +6,18 @@ loop that is the `idiomatic` measurement (and hands over its anytime snapshots) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from backends.base import SnapshotRequest
-from backends.timing import ProgressFn, Stopwatch, Timing
+from backends.timing import LoopResult, ProgressFn, Stopwatch
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
     from scenarios import ResolvedScenario
-
-
-@dataclass
-class LoopResult:
-    """One seed's training log; the model itself was trained in place."""
-
-    epoch_loss: list[float]
-    epoch_accuracy: list[float]
-    timing: Timing
-    updates: int
 
 
 def train_one(
