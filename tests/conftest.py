@@ -52,9 +52,15 @@ TRAINING_TESTS = {
 # fixtures, so `--dist loadfile` (pyproject's addopts; xdist's workers read it from the command line)
 # keeps each file on one worker: a fixture that trains (a whole `run --all`, Keras on JAX) is built
 # once, not once per worker. (xdist_group marks would be finer, but xdist 3.8 cannot tag them under
-# pytest 9.) The real Ray clusters of two files never start side by side: `ray_exclusive`, below. A
+# pytest 9.) The files of one SHARED_SCOPES entry go to one worker as one unit (pytest_xdist_make_scheduler):
+# the two that start real Ray clusters, which must never run side by side (`ray_exclusive`, below,
+# holds that for any --dist) and, as two units, had one worker wait on the other's lock for minutes. A
 # session without -n sets dist back to "no" (pytest_configure), or pytest-benchmark would take it for
 # xdist and refuse --benchmark-only.
+SHARED_SCOPES = {
+    "tests/runs/test_ray_cluster.py": "ray clusters", "tests/runs/test_ray_multinode.py": "ray clusters",
+    "tests/xdist_probe.py": "probe", "tests/xdist_probe_partner.py": "probe",  # tests/test_tiers.py
+}
 TIERS = pytest.StashKey[dict[str, tuple[bool, bool]]]()  # every collected test: (trains, slow)
 
 
@@ -164,6 +170,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.getoption("benchmark_only", False):
         # pytest-benchmark's own test of "is a benchmark": uses the fixture
         _deselect(config, items, lambda item: "benchmark" not in getattr(item, "fixturenames", ()))
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit `--dist loadfile` hands a worker: the test's file, or its SHARED_SCOPES name."""
+    path = nodeid.split("::", 1)[0]
+    return SHARED_SCOPES.get(path, path)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: this conftest also loads without xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """loadfile's scheduler, with the files of a SHARED_SCOPES entry as one unit."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedScopes(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return SharedScopes(config, log)
 
 
 @pytest.fixture(scope="module")

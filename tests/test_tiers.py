@@ -98,18 +98,29 @@ def test_benchmark_only_starts_as_a_plain_session():
     assert "::" in done.stdout
 
 
-def test_n_keeps_a_file_on_one_worker_so_its_module_fixture_is_built_once(tmp_path):
-    """`pytest -n 2` on a probe file (tests/xdist_probe.py, not collected by the suite) whose tests
-    take long enough that plain `--dist load` would spread them: one worker ran them all, and its
-    module fixture was built once."""
+def test_n_keeps_a_file_and_its_shared_scope_on_one_worker_so_its_module_fixture_is_built_once(tmp_path):
+    """`pytest -n 2` on a probe file and its partner (tests/xdist_probe*.py, not collected by the
+    suite; one SHARED_SCOPES unit) whose tests take long enough that plain `--dist load`, or
+    loadfile's one unit per file, would spread them: one worker ran them all, and the probe's module
+    fixture was built once."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     env["XDIST_PROBE_DIR"] = str(tmp_path)
     done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider",
-                           "tests/xdist_probe.py"], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=300)
+                           "tests/xdist_probe.py", "tests/xdist_probe_partner.py"], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     ran = sorted(p.name for p in tmp_path.glob("ran-*"))
     built = sorted(p.name for p in tmp_path.glob("built-*"))
-    assert len(ran) == 6, ran
+    assert len(ran) == 12, ran
     assert len({name.split("-")[1] for name in ran}) == 1, ran  # one worker
     assert len(built) == 1, built
+
+
+def test_the_shared_scopes_name_files_that_exist_and_join_the_ray_cluster_files():
+    from tests.conftest import SHARED_SCOPES, scope_of
+
+    for path in SHARED_SCOPES:
+        assert (ROOT / path).is_file(), f"SHARED_SCOPES: {path} does not exist"
+    ray = {scope_of("tests/runs/test_ray_cluster.py::a[b]"), scope_of("tests/runs/test_ray_multinode.py::c")}
+    assert len(ray) == 1, ray
+    assert scope_of("tests/runs/test_local.py::test_x") == "tests/runs/test_local.py"
