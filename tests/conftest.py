@@ -61,6 +61,18 @@ SHARED_SCOPES = {
     "tests/runs/test_ray_cluster.py": "ray clusters", "tests/runs/test_ray_multinode.py": "ray clusters",
     "tests/xdist_probe.py": "probe", "tests/xdist_probe_partner.py": "probe",  # tests/test_tiers.py
 }
+# Units handed out first, heaviest first (longest-processing-time order): xdist orders units by their
+# number of tests, which puts these few-but-long files last, where one of them kept a worker busy
+# after the other had finished. From `pytest -n auto --durations=0` here (cold caches for torch's).
+HEAVY_FIRST = (
+    "ray clusters", "tests/test_notebook.py", "tests/runs/test_anytime_prefix.py",  # the slow step's
+    "tests/test_end_to_end.py", "tests/backends/test_kit.py", "tests/runs/test_driver.py",
+    "tests/backends/jax_native/test_backend.py", "tests/backends/keras3/test_snapshots.py",
+    "tests/backends/keras3/test_portable.py", "tests/backends/pytorch/test_options.py",
+    "tests/backends/pytorch/test_compiled.py", "tests/backends/pytorch/test_fast.py",
+    "tests/backends/test_timing.py", "tests/harness/test_script_api.py", "tests/runs/test_speed.py",
+    "tests/runs/test_verify.py", "tests/backends/keras3/test_fast.py",
+)
 TIERS = pytest.StashKey[dict[str, tuple[bool, bool]]]()  # every collected test: (trains, slow)
 
 
@@ -180,7 +192,8 @@ def scope_of(nodeid: str) -> str:
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: this conftest also loads without xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """loadfile's scheduler, with the files of a SHARED_SCOPES entry as one unit."""
+    """loadfile's scheduler, with the files of a SHARED_SCOPES entry as one unit and the
+    HEAVY_FIRST units handed out first."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -188,6 +201,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class SharedScopes(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return scope_of(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            for scope in reversed(HEAVY_FIRST):  # those still queued go to the front, in this order
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
 
     return SharedScopes(config, log)
 

@@ -116,11 +116,13 @@ def test_n_keeps_a_file_and_its_shared_scope_on_one_worker_so_its_module_fixture
     assert len(built) == 1, built
 
 
-def test_the_shared_scopes_name_files_that_exist_and_join_the_ray_cluster_files():
-    from tests.conftest import SHARED_SCOPES, scope_of
+def test_the_scheduling_tables_name_units_that_exist_and_join_the_ray_cluster_files():
+    from tests.conftest import HEAVY_FIRST, SHARED_SCOPES, scope_of
 
     for path in SHARED_SCOPES:
         assert (ROOT / path).is_file(), f"SHARED_SCOPES: {path} does not exist"
+    for unit in HEAVY_FIRST:  # a renamed file would silently go back to the end of the queue
+        assert unit in SHARED_SCOPES.values() or (ROOT / unit).is_file(), f"HEAVY_FIRST: {unit}?"
     ray = {scope_of("tests/runs/test_ray_cluster.py::a[b]"), scope_of("tests/runs/test_ray_multinode.py::c")}
     assert len(ray) == 1, ray
     assert scope_of("tests/runs/test_local.py::test_x") == "tests/runs/test_local.py"
