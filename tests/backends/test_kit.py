@@ -36,7 +36,7 @@ BUILT_IN = [pytest.param("torch", ("stateful", "variable_length"), marks=needs_b
 def kit_in_a_fresh_process(name: str, scenarios: tuple[str, ...]) -> dict:
     """The kit as a plugin author runs it: in a process of its own, since Keras picks its framework
     once per process and a test worker may have imported it for another backend already."""
-    code = ("import json, sys; from harness.testing import check_backend; "
+    code = ("import json; from harness.testing import check_backend; "
             f"r = check_backend({name!r}, scenarios={scenarios!r}); "
             "print(json.dumps({'passed': list(r.passed), 'skipped': dict(r.skipped)}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
