@@ -131,8 +131,9 @@ class TorchBackend(Backend):
                                "torch.cuda.is_available() is False); use --device cpu")
         torch.set_num_threads(config.threads)
         interop_note = None
-        try:
-            torch.set_num_interop_threads(1)
+        try:  # a second setup in a process (a reused worker) finds it set already
+            if torch.get_num_interop_threads() != 1:
+                torch.set_num_interop_threads(1)
         except RuntimeError as exc:  # only settable before any parallel work ran
             interop_note = str(exc)
         torch.use_deterministic_algorithms(config.deterministic)

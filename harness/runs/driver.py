@@ -19,7 +19,7 @@ from harness.lock import folder_lock
 from harness.records import SEED, record_key, timing_key
 from harness.reporting.report import write_report
 from harness.runs.plan import Job, RunRequest, plan_jobs, plan_timing_samples
-from harness.runs.scheduler import ExecutionHooks, schedule
+from harness.runs.scheduler import ExecutionHooks, Executor, schedule
 from harness.store import (
     append_record,
     latest_per_key,
@@ -75,18 +75,15 @@ class Silent:
         pass
 
 
-def execute(jobs: list[Job], request: RunRequest, hooks: ExecutionHooks, log_dir: Path | None = None,
-            timeout: float | None = None) -> None:
+def executor_for(request: RunRequest, log_dir: Path | None = None) -> Executor:
     """The executor seam: the same jobs and hooks on local processes or on a Ray cluster."""
     if request.executor == "ray":
         from harness.runs.ray_cluster import RayExecutor
 
-        executor: Any = RayExecutor(request.ray_address)
-    else:
-        from harness.runs.local import LocalExecutor
+        return RayExecutor(request.ray_address)
+    from harness.runs.local import LocalExecutor
 
-        executor = LocalExecutor(log_dir)
-    schedule(jobs, request.workers, executor, hooks, timeout)
+    return LocalExecutor(log_dir)
 
 
 def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | None = None,
@@ -113,12 +110,15 @@ def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | No
             display.note(f"resuming in {out}: {request.seed_runs - remaining} of {request.seed_runs} seed "
                          f"runs already stored, {remaining} to run (use --fresh for a new folder)")
         trained: list[dict[str, Any]] = []
-        for phase, workers in ((samples, len(samples)), (jobs, request.workers)):
-            if phase:
-                (out / "logs").mkdir(parents=True, exist_ok=True)
+        phases = [(phase, workers) for phase, workers in ((samples, len(samples)), (jobs, request.workers))
+                  if phase]
+        if phases:
+            (out / "logs").mkdir(parents=True, exist_ok=True)
+            executor = executor_for(request, out / "logs")  # one for both phases: workers carry over
+            for i, (phase, workers) in enumerate(phases, 1):
                 with display.running(phase, request, out) as shown:
                     hooks = _storing(results_path(out), trained, shown)
-                    execute(phase, replace(request, workers=workers), hooks, out / "logs", timeout)
+                    schedule(phase, workers, executor, hooks, timeout, close=i == len(phases))
         report, _ = write_report(out)
     folder = load_folder(out)
     seeds = [r for r in trained if r["kind"] == SEED]

@@ -1,9 +1,10 @@
 """Run jobs in worker processes on this machine.
 
-A worker process serves one backend and runtime config (backend, threads, determinism,
-execution, device, environment): when a job ends normally its worker is kept, and the next job
+A worker process serves one backend and runtime config (backend, threads, determinism, device,
+environment; either execution): when a job ends normally its worker is kept, and the next job
 with the same config runs in it, so a framework is imported and warmed once per worker rather
-than once per job. TensorFlow and PyTorch never share a process, and the thread limits, set in
+than once per job (or per phase: the workers of a run's timing sample train its seeds next).
+TensorFlow and PyTorch never share a process, and the thread limits, set in
 the worker's environment before Python starts, always match its jobs'. A worker that dies or is
 killed mid-job ends that job only and is never reused. Per config there are at most as many
 workers as jobs ever ran at once; idle ones exit when the executor is closed (`close`, called by
@@ -59,17 +60,20 @@ class LocalExecutor:
 
     def start(self, job: Job) -> None:
         env = _worker_env(job)
-        config = (job.backend, job.threads, job.deterministic, job.execution, job.device,
-                  tuple(sorted(env.items())))
+        config = _config(job, env)
         log = self.log_dir / f"job-{job.job_id}.log" if self.log_dir else None
         worker = self._idle(config)
         if worker is None:
             if job.device == "cuda":  # an idle framework keeps its GPU memory (TensorFlow takes it all)
-                self._close_idle(lambda w: w.config[4] == "cuda")
+                self._close_idle(lambda w: w.config[3] == "cuda")
             worker = self._launch(env, config, log)
         worker.job_id = job.job_id
         self.pids[job.job_id] = worker.process.pid
         self._send(worker, (job, None if log is None else str(log)))
+
+    def warm(self, job: Job) -> bool:
+        """Whether an idle worker could take this job now (no new process, its framework imported)."""
+        return self._idle(_config(job, _worker_env(job))) is not None
 
     def _idle(self, config: tuple) -> _Worker | None:
         """An idle worker of this config, still alive and silent (an idle worker sends nothing:
@@ -168,6 +172,12 @@ class LocalExecutor:
             worker.process.kill()
             code = worker.process.wait()
         return _exit_reason(code)
+
+
+def _config(job: Job, env: dict[str, str]) -> tuple:
+    """What a worker is started for. Not the execution: `setup` switches it per job, so a worker
+    that took a run's idiomatic timing sample trains its fast seeds next."""
+    return job.backend, job.threads, job.deterministic, job.device, tuple(sorted(env.items()))
 
 
 def _worker_env(job: Job) -> dict[str, str]:

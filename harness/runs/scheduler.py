@@ -17,6 +17,11 @@ from harness.runs.plan import Job
 from harness.runs.worker import unreported
 
 POLL_S = 0.2
+# A new worker process costs its framework's import and first compile (measured here: PyTorch ~3 s,
+# TensorFlow ~6 s). Below this estimated cost a job is "short": the order of short jobs barely moves
+# the makespan (by one short job at most), a new process costs seconds each, so a short job that an
+# idle worker already warmed for can run goes before a costlier one that would need a new process.
+SHORT_JOB_S = 15.0
 
 
 @dataclass
@@ -51,7 +56,8 @@ class Executor(Protocol):
         """Stop the job's worker; an `Ended` for it follows from `wait`."""
 
     # Optional: `close()`, called once the run is over (or cut short), ends whatever workers the
-    # executor kept (the local executor's idle worker processes).
+    # executor kept (the local executor's idle worker processes); `warm(job)`, whether an idle
+    # worker that already ran a job of the same config could take this one now.
 
 
 @dataclass
@@ -63,15 +69,36 @@ class _Running:
 
 
 def schedule(jobs: list[Job], workers: int, executor: Executor, hooks: ExecutionHooks,
-             timeout: float | None = None) -> None:
+             timeout: float | None = None, close: bool = True) -> None:
     """Run every job; with `timeout`, a job still running after that many seconds is killed. The
-    executor is closed at the end, however the run ends."""
+    executor is closed at the end, however the run ends (with `close=False`, only when the run is
+    cut short: a later `schedule` call, the next phase of a run, reuses its idle workers)."""
     try:
         _schedule(jobs, workers, executor, hooks, timeout)
-    finally:
-        close = getattr(executor, "close", None)
-        if close is not None:
-            close()
+    except BaseException:
+        close_executor(executor)
+        raise
+    if close:
+        close_executor(executor)
+
+
+def close_executor(executor: Executor) -> None:
+    close = getattr(executor, "close", None)
+    if close is not None:
+        close()
+
+
+def next_job(pending: list[Job], executor: Executor) -> Job:
+    """Take the next job from `pending` (costliest first): the costliest, unless it is short
+    (`SHORT_JOB_S`), no idle worker is warm for it and one is warm for another pending job: then the
+    costliest of those."""
+    warm = getattr(executor, "warm", None)
+    first = pending[0]
+    if warm is not None and first.cost < SHORT_JOB_S and not warm(first):
+        for i, job in enumerate(pending):
+            if warm(job):
+                return pending.pop(i)
+    return pending.pop(0)
 
 
 def _schedule(jobs: list[Job], workers: int, executor: Executor, hooks: ExecutionHooks,
@@ -80,7 +107,7 @@ def _schedule(jobs: list[Job], workers: int, executor: Executor, hooks: Executio
     running: dict[int, _Running] = {}
     while pending or running:
         while pending and len(running) < workers:
-            job = pending.pop(0)
+            job = next_job(pending, executor)
             executor.start(job)
             running[job.job_id] = _Running(job)
             hooks.on_job_start(job)

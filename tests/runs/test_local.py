@@ -280,10 +280,13 @@ def _trained(jobs: list[Job], executor: LocalExecutor) -> dict[tuple, dict]:
 
 
 @needs_backend("torch")
-def test_records_are_the_same_in_a_fresh_and_a_reused_worker():
-    """A job in a worker that trained another scenario before records what it records alone,
-    losses, patterns and runtime knobs alike (torch: a second setup cannot set interop threads)."""
-    first, second = _job(2, "one_char", "torch"), replace(_job(2, "feature_window", "torch"), job_id=1)
+@pytest.mark.parametrize("before", ["fast", "idiomatic"])
+def test_records_are_the_same_in_a_fresh_and_a_reused_worker(before):
+    """A job in a worker that trained another scenario before (in either execution: a run's timing
+    sample is idiomatic) records what it records alone, losses, patterns and runtime knobs alike
+    (torch: a second setup cannot set interop threads)."""
+    first = replace(_job(2, "one_char", "torch"), execution=before)
+    second = replace(_job(2, "feature_window", "torch"), job_id=1)
     reused = LocalExecutor()
     together = _trained([first, second], reused)
     assert reused.pids[0] == reused.pids[1]

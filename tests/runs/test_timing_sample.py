@@ -92,6 +92,25 @@ def test_samples_run_first_never_beside_a_seed_job_and_are_records_of_their_own_
     assert counts == ["3", "3"]  # n: the seeds, not the samples
 
 
+def test_the_samples_worker_trains_the_seeds_next(tmp_path, monkeypatch):
+    """One executor for both phases: the worker that took the sample (its framework imported and
+    warmed) trains the seed jobs of the same config; it is closed once, at the end."""
+    from harness.runs.local import LocalExecutor
+
+    closed: list[dict[int, int]] = []
+    close = LocalExecutor.close
+
+    def spy(executor: LocalExecutor) -> None:
+        closed.append(dict(executor.pids))
+        close(executor)
+
+    monkeypatch.setattr(LocalExecutor, "close", spy)
+    run_request(request(workers=1), tmp_path, "run-1")
+    (pids,) = closed
+    assert len(pids) == 3 and len(set(pids.values())) == 1  # a sample job, then two seed jobs
+    assert {t["status"] for t in load_folder(tmp_path).timings} == {"ok"}
+
+
 def test_a_timing_sample_is_never_a_resume_key_nor_sampled_twice(tmp_path):
     sample = make_record(backend="crash", seed=SAMPLE_SEED, kind=IDIOMATIC_TIMING, execution="idiomatic",
                          timing_sample={"blocks_us_per_update": [5.0]})
