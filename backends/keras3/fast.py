@@ -198,11 +198,11 @@ def train_plans(
         seeds=[plan.seed for plan in plans],
         snapshots=snapshots,
     )
-    for s, (plan, predictor) in enumerate(zip(plans, predictors, strict=True)):
-        predictor.set_weights(run.weights[s])
+    evaluator = predictors[0]  # every seed is evaluated on one model: one traced predict function
+    for s, plan in enumerate(plans):
         yield SeedTraining(
             seed=plan.seed,
-            predictor=predictor,
+            predictor=evaluator.sharing(run.weights[s]),
             epoch_loss=[float(v) for v in run.epoch_loss[:, s]],
             epoch_accuracy=[float(v) for v in run.epoch_accuracy[:, s]],
             timing=run.timing,

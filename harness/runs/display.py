@@ -24,7 +24,8 @@ from harness.reporting.frames import accuracy_summary, timing_table, to_frame
 from harness.reporting.labels import backend_label
 from harness.reporting.sections.training_time import as_written, idiomatic_table, idiomatic_us
 from harness.runs.driver import RunOutcome
-from harness.runs.plan import Job, RunRequest, sample_note, split_summary
+from harness.runs.plan import Job, RunRequest, split_summary
+from harness.runs.samples import sample_note
 from harness.runs.scheduler import ExecutionHooks
 from harness.terminal import Widest, legend, light_table
 

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from harness.lock import folder_lock
 from harness.records import SEED, record_key, timing_key
 from harness.reporting.report import write_report
-from harness.runs.plan import Job, RunRequest, plan_jobs, plan_timing_samples
+from harness.runs.plan import Job, RunRequest, plan_jobs
+from harness.runs.samples import plan_timing_samples, sample_workers
 from harness.runs.scheduler import ExecutionHooks, Executor, schedule
 from harness.store import (
     append_record,
@@ -110,8 +111,8 @@ def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | No
             display.note(f"resuming in {out}: {request.seed_runs - remaining} of {request.seed_runs} seed "
                          f"runs already stored, {remaining} to run (use --fresh for a new folder)")
         trained: list[dict[str, Any]] = []
-        phases = [(phase, workers) for phase, workers in ((samples, len(samples)), (jobs, request.workers))
-                  if phase]
+        phases = [(phase, workers) for phase, workers in
+                  ((samples, sample_workers(request)), (jobs, request.workers)) if phase]
         if phases:
             (out / "logs").mkdir(parents=True, exist_ok=True)
             executor = executor_for(request, out / "logs")  # one for both phases: workers carry over

@@ -14,21 +14,11 @@ import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from backends import supported_executions
-from harness.records import IDIOMATIC_TIMING, SEED, record_key, timing_key
+from harness.records import IDIOMATIC_TIMING, SEED, record_key
 from scenarios import ResolvedScenario, ScenarioOptions, get_scenario
 
 QUICK_SEEDS = 2
-# The idiomatic timing sample: one seed, a warm-up epoch, then blocks of whole epochs of at least
-# SAMPLE_BLOCK_UPDATES updates each; the median block is the figure, the blocks its spread.
-SAMPLE_SEED = 0
-SAMPLE_WARMUP_EPOCHS = 1
-SAMPLE_BLOCKS = 3
-SAMPLE_BLOCK_UPDATES = 200
 QUICK_UPDATES_PER_SEED = 2500  # the quick profile's budget per seed and scenario
-# A small run (no job over the quick budget per seed) takes blocks of at least this many updates, and
-# a quick run leaves out a scenario whose sample would exceed its budget (variable_length: 4,000).
-SMALL_SAMPLE_BLOCK_UPDATES = 50
 MIN_FAST_CHUNK = 5  # seeds: a smaller fast chunk pays the per-step cost for too few seeds
 
 
@@ -48,9 +38,11 @@ class Cost:
 
 # Fitted here by `python -m harness.runs.costs reports/example reports/seeds100` (10 and 100 seeds
 # together; see that module): start = a job's first-epoch extra in a reused worker, the rest steady.
+# The idiomatic rows are refitted from the committed folders at 6a4251f; the fast rows are kept from
+# an earlier fit: they decide how a fast job's seeds are chunked, and so torch's path and its records.
 COSTS: dict[tuple[str, str], Cost] = {
-    ("keras", "idiomatic"): Cost(1.9, 0.0, 3475.0),
-    ("torch", "idiomatic"): Cost(0.6, 0.0, 2188.0),
+    ("keras", "idiomatic"): Cost(1.9, 0.0, 2036.0),
+    ("torch", "idiomatic"): Cost(0.6, 0.0, 1293.0),
     ("keras", "fast"): Cost(4.3, 0.0, 10.15),
     ("torch", "fast"): Cost(4.1, 92.5, 9.87),
 }
@@ -156,70 +148,6 @@ class RunRequest:
 def quick_epochs(scenario: ResolvedScenario) -> int:
     """Epochs that keep one seed near the quick budget (at least 2, at most the tutorial's)."""
     return max(2, min(scenario.spec.epochs, QUICK_UPDATES_PER_SEED // scenario.steps_per_epoch))
-
-
-def sample_scenario(scenario: ResolvedScenario, block_updates: int = SAMPLE_BLOCK_UPDATES
-                    ) -> ResolvedScenario:
-    """The scenario with the idiomatic timing sample's epochs: warm-up plus the timed blocks."""
-    block = -(-block_updates // scenario.steps_per_epoch)
-    return scenario.with_epochs(SAMPLE_WARMUP_EPOCHS + SAMPLE_BLOCKS * block)
-
-
-@dataclass(frozen=True)
-class SampleSize:
-    """How big a run's idiomatic timing sample is: scaled to the run, so a small run stays small."""
-
-    block_updates: int  # each timed block: whole epochs of at least this many updates
-    max_updates: int | None = None  # a scenario whose sample would take more is left out
-
-
-def sample_size(request: RunRequest) -> SampleSize:
-    """Full blocks for a run with any job over the quick budget per seed; else a small sample."""
-    per_seed = max((resolve(request, sid, options).updates_per_seed
-                    for sid, options in itertools.product(request.scenarios, request.option_sets)), default=0)
-    if per_seed > QUICK_UPDATES_PER_SEED:
-        return SampleSize(SAMPLE_BLOCK_UPDATES)
-    return SampleSize(SMALL_SAMPLE_BLOCK_UPDATES, QUICK_UPDATES_PER_SEED if request.quick else None)
-
-
-def sample_note(request: RunRequest) -> str:
-    """What the run's sample is, for the line that announces it."""
-    size = sample_size(request)
-    left = [sid for sid in request.scenarios if not _sampled(resolve(request, sid), size)]
-    return "one seed per scenario" + ("" if size.block_updates == SAMPLE_BLOCK_UPDATES else (
-        f", a small run's sample: blocks of >= {size.block_updates} updates, not {SAMPLE_BLOCK_UPDATES}"
-        + (f"; {', '.join(left)} left out" if left else "")))
-
-
-def _sampled(scenario: ResolvedScenario, size: SampleSize) -> ResolvedScenario | None:
-    """The sample of this scenario at this size, or None where it is left out."""
-    sample = sample_scenario(scenario, size.block_updates)
-    return sample if size.max_updates is None or sample.updates_per_seed <= size.max_updates else None
-
-
-def plan_timing_samples(request: RunRequest, run_id: str, stored: frozenset[tuple] = frozenset(),
-                        first_id: int = 0) -> list[Job]:
-    """One idiomatic timing-sample job per backend (its framework imported once) for the scenarios
-    whose sample is not stored yet; none for an idiomatic run, whose seeds are the measurement."""
-    if not request.idiomatic_timing or request.execution == "idiomatic":
-        return []
-    jobs: list[Job] = []
-    threads = max(1, request.cores // max(1, min(request.workers, len(request.backends))))
-    size = sample_size(request)
-    scenarios = [sample for sid in request.scenarios if (sample := _sampled(resolve(request, sid), size))]
-    for backend in request.backends:
-        if "idiomatic" not in supported_executions(backend):
-            continue
-        samples = []
-        for scenario in scenarios:
-            job = Job(0, scenario, backend, (SAMPLE_SEED,), "timing", run_id, threads, "idiomatic",
-                      device=request.device, command=request.command, run_started=request.run_started)
-            if timing_key(job.identity(SAMPLE_SEED)) not in stored:
-                samples.append(job.scenario)
-        if samples:
-            job_id = first_id + len(jobs)
-            jobs.append(replace(job, scenario=samples[0], samples=tuple(samples), job_id=job_id))
-    return jobs
 
 
 def profile_name(request: RunRequest, options: ScenarioOptions | None = None) -> str:

@@ -21,7 +21,8 @@ from dataclasses import asdict
 from typing import Any
 
 from harness.records import ResultRecord
-from harness.runs.plan import SAMPLE_BLOCKS, SAMPLE_WARMUP_EPOCHS, Job
+from harness.runs.plan import Job
+from harness.runs.samples import SAMPLE_BLOCKS, SAMPLE_WARMUP_EPOCHS
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 PROGRESS_INTERVAL_S = 0.25

@@ -174,12 +174,12 @@ def test_training_time_ratios_every_pair_of_frameworks():
 
 
 def test_the_timing_sample_covers_every_backend_of_the_run(monkeypatch):
-    from harness.runs import plan
+    from harness.runs import plan, samples
 
-    monkeypatch.setattr(plan, "supported_executions", lambda name: ("idiomatic", "fast"))
+    monkeypatch.setattr(samples, "supported_executions", lambda name: ("idiomatic", "fast"))
     request = plan.RunRequest(scenarios=("one_char", "stateful"), backends=FRAMEWORKS, seeds=(0, 1),
                               execution="fast")
-    jobs = plan.plan_timing_samples(request, "run")
+    jobs = samples.plan_timing_samples(request, "run")
     assert [job.backend for job in jobs] == list(FRAMEWORKS)
     assert all([s.spec.id for s in job.samples] == ["one_char", "stateful"] for job in jobs)
 

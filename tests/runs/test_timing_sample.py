@@ -12,13 +12,12 @@ from harness.records import IDIOMATIC_TIMING, SEED
 from harness.reporting.compare import render_comparison
 from harness.reporting.report import write_report
 from harness.runs.driver import run_request
-from harness.runs.plan import (
-    QUICK_UPDATES_PER_SEED,
+from harness.runs.plan import QUICK_UPDATES_PER_SEED, RunRequest
+from harness.runs.samples import (
     SAMPLE_BLOCK_UPDATES,
     SAMPLE_BLOCKS,
     SAMPLE_SEED,
     SMALL_SAMPLE_BLOCK_UPDATES,
-    RunRequest,
     plan_timing_samples,
     sample_note,
     sample_scenario,

@@ -109,6 +109,31 @@ def test_stateful_fast_predictor_carries_state(backend):
     np.testing.assert_allclose(predictor.step(x_a), first, rtol=0, atol=1e-7)
 
 
+@pytest.mark.parametrize("scenario_id", ["one_char", "stateful"])
+def test_a_jobs_seeds_share_one_model_and_predict_with_their_own_weights(backend, scenario_id):
+    """The fast job evaluates every seed on one model (one traced predict function): used in any
+    order, each seed predicts exactly what a model of its own, loaded with its weights, predicts."""
+    from backends.keras3.model import KerasPredictor
+
+    scenario = _scenario(scenario_id, 2)
+    data = build_data(scenario)
+    plans = [_plan(scenario, data.n_samples, seed=s, init_seed=70 + s) for s in range(3)]
+    trained = _train(backend, "fast", scenario, data, plans)
+    assert len({id(t.predictor.model) for t in trained}) == 1
+    alone = []
+    for t in trained:
+        own = KerasPredictor(backend._build(scenario, data, 0), scenario.spec.stateful)
+        own.set_weights(t.predictor.weights())
+        alone.append(own.predict_proba(data.x))
+    for i in (2, 0, 1, 0, 2):
+        np.testing.assert_array_equal(trained[i].predictor.predict_proba(data.x), alone[i])
+    trained[1].predictor.reset_state()
+    step = trained[1].predictor.step(data.encode("A"))
+    np.testing.assert_array_equal(trained[0].predictor.predict_proba(data.x), alone[0])
+    trained[1].predictor.reset_state()
+    np.testing.assert_array_equal(trained[1].predictor.step(data.encode("A")), step)
+
+
 def test_seed_alone_equals_seed_in_a_batch(backend):
     scenario = _scenario("one_char", 4)
     data = build_data(scenario)
