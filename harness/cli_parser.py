@@ -166,9 +166,13 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--execution", default="fast", metavar=_choices(EXECUTIONS),
                      help="fast (default): compiled loop, seeds trained together, same updates; "
                      "idiomatic: the way people write it (Keras fit, eager PyTorch)")
-    run.add_argument("--no-idiomatic-timing", dest="idiomatic_timing", action="store_false",
-                     help="skip the short idiomatic timing sample a fast run takes of each scenario × "
-                     "backend (how the frameworks run as written: the report's training-time headline)")
+    timing = run.add_mutually_exclusive_group()
+    timing.add_argument("--no-idiomatic-timing", dest="idiomatic_timing", action="store_false", default=None,
+                        help="skip the short idiomatic timing sample a fast run takes of each scenario × "
+                        "backend (how the frameworks run as written: the report's training-time headline)")
+    timing.add_argument("--idiomatic-timing", dest="idiomatic_timing", action="store_true", default=None,
+                        help="take that sample even in a run of seconds (--quick, a few epochs), which "
+                        "by default takes none")
     run.add_argument("--encoding", default="zero_based", metavar=_choices(ENCODINGS),
                      help="zero_based: the tutorial's (26 classes); one_based: the seed notebook's (27)")
     run.add_argument("--init", default="native", metavar=_choices(INITS),

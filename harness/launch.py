@@ -40,7 +40,7 @@ class RunArguments:
     quick: bool = False
     workers: int | None = None  # None: the cores
     execution: str = "fast"
-    idiomatic_timing: bool = True
+    idiomatic_timing: bool | None = None  # None: sampled unless the run is one of seconds
     encoding: str = "zero_based"
     init: str = "native"
     adam_eps: float | None = None
@@ -125,7 +125,7 @@ def build_request(a: RunArguments, command: str, started: str) -> RunRequest:
         scenarios=scenarios or tuple(SCENARIOS), backends=backends, seeds=seeds, options=options,
         quick=bool(a.quick), workers=workers,
         cores=cores, command=command, run_started=started, execution=execution, device=device,
-        executor=executor, ray_address=a.ray_address, idiomatic_timing=bool(a.idiomatic_timing),
+        executor=executor, ray_address=a.ray_address, idiomatic_timing=a.idiomatic_timing,
         eval_at=eval_at or None, epochs_scale=scale, time_to_learn=bool(a.time_to_learn),
         anytime=bool(a.anytime),
     )

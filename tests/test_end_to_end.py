@@ -39,7 +39,7 @@ def records_of(out: Path) -> list[dict]:
 def small_run(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"small-{request.param}")
     result = harness("run", "--all", "--backend", request.param, "--epochs", "2", "--seed", "0",
-                     "--workers", "2", "--out", str(out))
+                     "--workers", "2", "--idiomatic-timing", "--out", str(out))  # a run of seconds: asked
     assert result.returncode == 0, result.stderr[-3000:]
     return request.param, out
 

@@ -52,7 +52,7 @@ class TerminalDisplay:
     @contextmanager
     def running(self, jobs: list[Job], request: RunRequest, out: Path) -> Iterator[ExecutionHooks]:
         if jobs[0].samples:
-            backends = ", ".join(job.backend for job in jobs)
+            backends = ", ".join(dict.fromkeys(job.backend for job in jobs))
             self.console.print(f"[bold]alphabet-bench[/]: timing how {backends} run as written (idiomatic, "
                                f"{sample_note(request)}; --no-idiomatic-timing skips it)", soft_wrap=False)
         else:

@@ -19,7 +19,7 @@ from harness.lock import folder_lock
 from harness.records import SEED, record_key, timing_key
 from harness.reporting.report import write_report
 from harness.runs.plan import Job, RunRequest, plan_jobs
-from harness.runs.samples import plan_timing_samples, sample_workers
+from harness.runs.samples import plan_timing_samples, sample_workers, skipped_note
 from harness.runs.scheduler import ExecutionHooks, Executor, schedule
 from harness.store import (
     append_record,
@@ -101,11 +101,12 @@ def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | No
         stored = load_folder(out)
         done = frozenset(record_key(r) for r in stored.records if r["status"] != "failed")
         jobs = plan_jobs(request, run_id, done)  # failed = the infrastructure broke: retried
+        samples = []
         if jobs:  # a folder that holds every seed is not measured again
             sampled = frozenset(timing_key(r) for r in stored.timings if r["status"] == "ok")
             samples = plan_timing_samples(request, run_id, sampled, first_id=len(jobs))
-        else:
-            samples = []
+            if note := skipped_note(request):
+                display.note(note)
         remaining = sum(len(job.seeds) for job in jobs)
         if remaining < request.seed_runs:
             display.note(f"resuming in {out}: {request.seed_runs - remaining} of {request.seed_runs} seed "

@@ -127,7 +127,8 @@ class RunRequest:
     device: str = "cpu"
     executor: str = "local"  # "local" processes or "ray" tasks
     ray_address: str | None = None  # None: start a local Ray instance
-    idiomatic_timing: bool = True  # a fast run also samples how the frameworks run as written
+    # A fast run also samples how the frameworks run as written (None: unless it is a run of seconds).
+    idiomatic_timing: bool | None = True
     eval_at: tuple[int, ...] | None = None  # anytime checkpoints (None: log-spaced, see runs.anytime)
     time_to_learn: bool = False  # evaluate every 1 % of the epochs too (the time-to-learn curve)
     anytime: bool = True  # False: no checkpoints and no curve (evaluated after the last epoch only)

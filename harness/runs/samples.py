@@ -1,9 +1,12 @@
 """Plan a fast run's idiomatic timing sample: how the frameworks run as written, one seed per
 scenario, measured before the seeds (never beside them).
 
-A sample is a warm-up epoch then blocks of whole epochs; the median block is the figure. It is
-scaled to the run (a small run takes small blocks), and its scenarios are packed into jobs so the
-sample phase ends soon: each job is one backend's share on one worker, and a backend's scenarios
+A sample is a warm-up epoch then blocks of whole epochs; the median block is the figure. A run of
+seconds (every job within the quick budget per seed: `--quick`, a few epochs) takes none unless
+asked (`--idiomatic-timing`): its fast jobs take seconds, a sample of Keras `fit` (a model and a
+traced function per scenario, TensorFlow imported) would cost more than they do, and blocks that
+short time little. Asked, it is scaled to the run (small blocks). Its scenarios are packed into
+jobs so the sample phase ends soon: each job is one backend's share on one worker, and a backend's scenarios
 spread over several workers only where that beats importing its framework once more.
 """
 
@@ -47,11 +50,31 @@ class SampleSize:
     max_updates: int | None = None  # a scenario whose sample would take more is left out
 
 
+def small_run(request: RunRequest) -> bool:
+    """A run of seconds: no job over the quick budget per seed."""
+    return max((resolve(request, sid, options).updates_per_seed
+                for sid, options in itertools.product(request.scenarios, request.option_sets)),
+               default=0) <= QUICK_UPDATES_PER_SEED
+
+
+def takes_sample(request: RunRequest) -> bool:
+    """Whether the run samples the idiomatic execution: asked, or by default unless it is small."""
+    if request.execution == "idiomatic":
+        return False  # its seeds are the measurement
+    return not small_run(request) if request.idiomatic_timing is None else request.idiomatic_timing
+
+
+def skipped_note(request: RunRequest) -> str | None:
+    """The line a run of seconds prints when it takes no sample by default; None otherwise."""
+    if request.idiomatic_timing is not None or request.execution == "idiomatic" or not small_run(request):
+        return None
+    return ("no idiomatic timing sample: this run's jobs take seconds, too short to time how the "
+            "frameworks run as written (--idiomatic-timing takes a small one)")
+
+
 def sample_size(request: RunRequest) -> SampleSize:
     """Full blocks for a run with any job over the quick budget per seed; else a small sample."""
-    per_seed = max((resolve(request, sid, options).updates_per_seed
-                    for sid, options in itertools.product(request.scenarios, request.option_sets)), default=0)
-    if per_seed > QUICK_UPDATES_PER_SEED:
+    if not small_run(request):
         return SampleSize(SAMPLE_BLOCK_UPDATES)
     return SampleSize(SMALL_SAMPLE_BLOCK_UPDATES, QUICK_UPDATES_PER_SEED if request.quick else None)
 
@@ -79,8 +102,8 @@ def sample_workers(request: RunRequest) -> int:
 def plan_timing_samples(request: RunRequest, run_id: str, stored: frozenset[tuple] = frozenset(),
                         first_id: int = 0) -> list[Job]:
     """The idiomatic timing-sample jobs (`pack`) for the scenarios whose sample is not stored yet;
-    none for an idiomatic run, whose seeds are the measurement."""
-    if not request.idiomatic_timing or request.execution == "idiomatic":
+    none for an idiomatic run, whose seeds are the measurement, or one that takes no sample."""
+    if not takes_sample(request):
         return []
     threads = max(1, request.cores // sample_workers(request))
     size = sample_size(request)

@@ -53,6 +53,7 @@ TOKENS = st.sampled_from([
         (["run", "--seed", "-1"], "0..2147483647"),
         (["run", "--encoding", "two_based"], "zero_based"),
         (["run", "--all", "--scenario", "one_char"], "not allowed"),
+        (["run", "--idiomatic-timing", "--no-idiomatic-timing"], "not allowed"),
         (["bogus"], "list"),
         ([], "required"),
     ],

@@ -76,7 +76,7 @@ def test_records_from_before_an_optional_field_was_added_still_load(tmp_path):
 
 def test_version_1_folders_load_as_seed_records_and_timing_samples_load_apart(tmp_path):
     reports = Path(__file__).resolve().parents[2] / "reports"
-    committed = load_records(reports / "ablation" / "results.jsonl.gz")  # written before version 2
+    committed = load_records(Path(__file__).resolve().parent / "schema1_sample.jsonl.gz")  # version 1
     assert committed.records and not committed.warnings and not committed.timings
     assert {r["schema_version"] for r in committed.records} == {1}
     assert {r["kind"] for r in committed.records} == {"seed"}
@@ -98,12 +98,12 @@ def test_version_1_folders_load_as_seed_records_and_timing_samples_load_apart(tm
 
 
 def test_records_written_before_anytime_evaluation_load_with_none():
-    """Versions 1 and 2 have no checkpoints or curve: they load empty. Version 1: the committed
-    ablation report; version 2: schema2_sample.jsonl.gz, 12 records of reports/seeds100 as first
-    committed (7a42a77), kept when that folder was regenerated."""
+    """Versions 1 and 2 have no checkpoints or curve: they load empty. Version 1:
+    schema1_sample.jsonl.gz, one record of each row of reports/ablation as first committed
+    (7d32229); version 2: schema2_sample.jsonl.gz, 12 records of reports/seeds100 as first committed
+    (7a42a77); each kept when its folder was regenerated."""
     here = Path(__file__).resolve().parent
-    for path, version in ((here / "schema2_sample.jsonl.gz", 2),
-                          (here.parents[1] / "reports" / "ablation" / "results.jsonl.gz", 1)):
+    for path, version in ((here / "schema2_sample.jsonl.gz", 2), (here / "schema1_sample.jsonl.gz", 1)):
         old = load_records(path)
         assert {r["schema_version"] for r in old.records} == {version}
         assert all(r["checkpoints"] == [] and r["accuracy_curve"] is None and r["anytime_note"] is None

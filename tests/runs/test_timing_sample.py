@@ -22,6 +22,7 @@ from harness.runs.samples import (
     sample_note,
     sample_scenario,
     sample_size,
+    skipped_note,
 )
 from harness.runs.scheduler import ExecutionHooks
 from harness.store import append_record, load_folder, results_path
@@ -108,6 +109,32 @@ def test_the_samples_worker_trains_the_seeds_next(tmp_path, monkeypatch):
     (pids,) = closed
     assert len(pids) == 3 and len(set(pids.values())) == 1  # a sample job, then two seed jobs
     assert {t["status"] for t in load_folder(tmp_path).timings} == {"ok"}
+
+
+class Notes(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def test_a_run_of_seconds_takes_no_sample_unless_asked_and_says_so(tmp_path):
+    """By default (idiomatic_timing None) a run whose jobs are all within the quick budget per seed
+    takes no sample and prints one line saying why and how to take one; asked, it takes one."""
+    every = tuple(scenario_ids())
+    quick, full = request(scenarios=every, quick=True, idiomatic_timing=None), request(idiomatic_timing=None)
+    assert plan_timing_samples(quick, "r") == [] and "--idiomatic-timing" in skipped_note(quick)
+    assert plan_timing_samples(full, "r") and skipped_note(full) is None
+    asked = plan_timing_samples(request(scenarios=every, quick=True, idiomatic_timing=True), "r")
+    assert asked and skipped_note(request(quick=True, idiomatic_timing=True)) is None
+    assert plan_timing_samples(request(quick=True, idiomatic_timing=False), "r") == []
+    shown = Notes()
+    run_request(request(quick=True, idiomatic_timing=None), tmp_path, "run-1", display=shown)
+    assert load_folder(tmp_path).timings == [] and len(load_folder(tmp_path).records) == 6
+    assert [kind for event, kind in shown.events if event == "start"] == ["seed", "seed"]
+    assert shown.notes == [skipped_note(quick)]
 
 
 def test_a_timing_sample_is_never_a_resume_key_nor_sampled_twice(tmp_path):

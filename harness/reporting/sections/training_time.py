@@ -176,8 +176,10 @@ def body(view: ReportView) -> str:
         "`min`–`max` the spread over blocks, `n` the blocks), never beside another job. Source "
         "`idiomatic seeds`: the run's own idiomatic seeds (median, spread and `n` over seeds).")]
     if written.empty:
-        parts.append("_no idiomatic timing in this folder: it was written before `run` sampled it, or with "
-                     "`--no-idiomatic-timing`; `python -m harness speed` measures it_")
+        parts.append("_no idiomatic timing in this folder: it was written before `run` sampled it, by a "
+                     "run of seconds (`--quick`, a few epochs: too short to time, unless "
+                     "`--idiomatic-timing`) or with `--no-idiomatic-timing`; `python -m harness speed` "
+                     "measures it_")
     else:
         parts.append(md(written, ".4g"))
         ratio = framework_ratio(written, "µs/update")
