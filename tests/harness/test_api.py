@@ -67,7 +67,7 @@ def test_a_run_with_failures_returns_them_as_rows(tmp_path, crash, monkeypatch):
     with pytest.warns(harness.SeedsFailedWarning,
                       match=r"^2 of 3 seed runs failed; the first: RuntimeError: boom on purpose") as warned:
         results = harness.run(scenarios="one_char", backends="crash", seeds=3, epochs=2, workers=1,
-                              out=tmp_path / "run", progress=False)
+                              idiomatic_timing=True, out=tmp_path / "run", progress=False)
     assert len(warned) == 1 and warned[0].filename == __file__  # it points at the call
     frame = results.frame
     assert len(frame) == 3 and len(results.timings) == 1  # the timing sample is no row
@@ -115,7 +115,7 @@ def test_failures_of_earlier_calls_and_diverged_seeds_neither_raise_nor_warn(tmp
 
 def test_timing_samples_are_timing_rows_not_frame_rows(tmp_path, crash):
     results = harness.run(scenarios="one_char", backends="crash", seeds=2, epochs=2, workers=1,
-                          out=tmp_path / "run", progress=False)
+                          idiomatic_timing=True, out=tmp_path / "run", progress=False)
     assert len(results.timings) == 1 and len(results.frame) == 2
     assert set(results.timing()["execution"]) == {"idiomatic", "fast"}
 
