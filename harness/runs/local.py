@@ -75,6 +75,11 @@ class LocalExecutor:
         """Whether an idle worker could take this job now (no new process, its framework imported)."""
         return self._idle(_config(job, _worker_env(job))) is not None
 
+    def has_worker(self, job: Job) -> bool:
+        """Whether a worker of this job's config is alive, busy or idle (its framework imported)."""
+        config = _config(job, _worker_env(job))
+        return any(w.config == config and not w.killed and w.process.poll() is None for w in self.workers)
+
     def _idle(self, config: tuple) -> _Worker | None:
         """An idle worker of this config, still alive and silent (an idle worker sends nothing:
         anything readable is its EOF)."""

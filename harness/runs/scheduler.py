@@ -18,9 +18,10 @@ from harness.runs.worker import unreported
 
 POLL_S = 0.2
 # A new worker process costs its framework's import and first compile (measured here: PyTorch ~3 s,
-# TensorFlow ~6 s). Below this estimated cost a job is "short": the order of short jobs barely moves
-# the makespan (by one short job at most), a new process costs seconds each, so a short job that an
-# idle worker already warmed for can run goes before a costlier one that would need a new process.
+# TensorFlow ~7 s). Below this estimated cost a job is "short": the order of short jobs barely moves
+# the makespan (by one short job at most), a new process costs seconds each, so among short jobs one
+# that an idle worker is warm for goes first, then one whose framework no worker runs yet (a second
+# process of a framework already running elsewhere imports it again), then the costliest.
 SHORT_JOB_S = 15.0
 
 
@@ -57,7 +58,8 @@ class Executor(Protocol):
 
     # Optional: `close()`, called once the run is over (or cut short), ends whatever workers the
     # executor kept (the local executor's idle worker processes); `warm(job)`, whether an idle
-    # worker that already ran a job of the same config could take this one now.
+    # worker that already ran a job of the same config could take this one now; `has_worker(job)`,
+    # whether any worker of its config is alive, busy or idle.
 
 
 @dataclass
@@ -90,13 +92,15 @@ def close_executor(executor: Executor) -> None:
 
 def next_job(pending: list[Job], executor: Executor) -> Job:
     """Take the next job from `pending` (costliest first): the costliest, unless it is short
-    (`SHORT_JOB_S`), no idle worker is warm for it and one is warm for another pending job: then the
-    costliest of those."""
-    warm = getattr(executor, "warm", None)
-    first = pending[0]
-    if warm is not None and first.cost < SHORT_JOB_S and not warm(first):
+    (`SHORT_JOB_S`): then the costliest a warm idle worker can take, else the costliest whose config
+    no worker has yet, else the costliest (see `SHORT_JOB_S`)."""
+    warm, has_worker = getattr(executor, "warm", None), getattr(executor, "has_worker", None)
+    if pending[0].cost >= SHORT_JOB_S:
+        return pending.pop(0)
+    preferences = [p for p in (warm, has_worker and (lambda job: not has_worker(job))) if p]
+    for preferred in preferences:
         for i, job in enumerate(pending):
-            if warm(job):
+            if preferred(job):
                 return pending.pop(i)
     return pending.pop(0)
 

@@ -1,5 +1,5 @@
-"""The scheduler's order: costliest first, except that a short job an idle worker is already warm
-for goes before a short one that would need a new worker process."""
+"""The scheduler's order: costliest first, except among short jobs: one an idle worker is already
+warm for, then one whose framework no worker runs yet, then the costliest."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from harness.runs.scheduler import SHORT_JOB_S, next_job
 
 
 class WarmFor:
-    """An executor whose idle workers are warm for the given backends."""
+    """An executor whose idle workers are warm for the given backends (and `busy` ones run others)."""
 
-    def __init__(self, *backends: str) -> None:
-        self.backends = set(backends)
+    def __init__(self, *backends: str, busy: tuple[str, ...] = ()) -> None:
+        self.backends, self.busy = set(backends), set(busy)
 
     def warm(self, job) -> bool:
         return job.backend in self.backends
+
+    def has_worker(self, job) -> bool:
+        return job.backend in self.backends | self.busy
 
 
 def _jobs(*specs: tuple[str, float]) -> list:
@@ -40,3 +43,12 @@ def test_costliest_first_when_no_worker_is_warm_or_the_executor_cannot_tell():
         assert next_job(pending, executor).cost == 4.4
     pending = _jobs(("torch", 4.4), ("keras", 4.2))
     assert next_job(pending, WarmFor("torch", "keras")).cost == 4.4
+
+
+def test_with_no_warm_worker_a_short_job_of_a_framework_not_running_yet_goes_first():
+    """Both workers free at the start of a run of short jobs: the second worker takes the other
+    framework rather than import the first one's again (then each runs its own framework's jobs)."""
+    pending = _jobs(("torch", 4.4), ("torch", 4.3), ("keras", 4.2))
+    assert next_job(pending, WarmFor(busy=("torch",))).backend == "keras"
+    pending = _jobs(("torch", 4.4), ("keras", 4.2))
+    assert next_job(pending, WarmFor(busy=("torch", "keras"))).cost == 4.4  # both run: costliest
