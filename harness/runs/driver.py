@@ -20,7 +20,7 @@ from harness.records import SEED, record_key, timing_key
 from harness.reporting.report import write_report
 from harness.runs.plan import Job, RunRequest, plan_jobs
 from harness.runs.samples import plan_timing_samples, sample_workers, skipped_note
-from harness.runs.scheduler import ExecutionHooks, Executor, schedule
+from harness.runs.scheduler import ExecutionHooks, Executor, close_executor, schedule
 from harness.store import (
     append_record,
     latest_per_key,
@@ -114,14 +114,12 @@ def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | No
         trained: list[dict[str, Any]] = []
         phases = [(phase, workers) for phase, workers in
                   ((samples, sample_workers(request)), (jobs, request.workers)) if phase]
-        if phases:
-            (out / "logs").mkdir(parents=True, exist_ok=True)
-            executor = executor_for(request, out / "logs")  # one for both phases: workers carry over
-            for i, (phase, workers) in enumerate(phases, 1):
-                with display.running(phase, request, out) as shown:
-                    hooks = _storing(results_path(out), trained, shown)
-                    schedule(phase, workers, executor, hooks, timeout, close=i == len(phases))
-        report, _ = write_report(out)
+        executor = _run_phases(phases, request, out, trained, display, timeout)
+        try:
+            report, _ = write_report(out)  # meanwhile the released workers exit
+        finally:
+            if executor is not None:
+                close_executor(executor)
     folder = load_folder(out)
     seeds = [r for r in trained if r["kind"] == SEED]
     outcome = RunOutcome(out, report, latest_per_key(folder.records), len(seeds),
@@ -129,6 +127,25 @@ def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | No
                          latest_timings(folder.timings))
     display.finished(outcome)
     return outcome
+def _run_phases(phases: list[tuple[list[Job], int]], request: RunRequest, out: Path,
+                trained: list[dict[str, Any]], display: Display, timeout: float | None) -> Executor | None:
+    """The timing samples, then the seeds, on one executor (workers carry over from one phase to
+    the next). At the end its idle workers are released (told to exit, not waited for); the caller
+    closes it. None when there is nothing to run."""
+    if not phases:
+        return None
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    executor = executor_for(request, out / "logs")
+    for phase, workers in phases:
+        with display.running(phase, request, out) as shown:
+            schedule(phase, workers, executor, _storing(results_path(out), trained, shown), timeout,
+                     close=False)
+    release = getattr(executor, "release", None)
+    if release is not None:
+        release()
+    return executor
+
+
 def _storing(store: Path, trained: list[dict[str, Any]], shown: ExecutionHooks) -> ExecutionHooks:
     """The display's hooks, with every record appended to the store (and kept) before it is shown."""
 

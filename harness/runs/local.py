@@ -154,6 +154,15 @@ class LocalExecutor:
         for worker in idle:
             self._reap(worker)
 
+    def release(self) -> None:
+        """Tell every idle worker to exit (its stdin closed), without waiting: they exit while the
+        caller goes on (writes the report); `close` reaps them."""
+        for worker in self.workers:
+            if worker.job_id is None:
+                worker.killed = True  # never handed another job
+                with contextlib.suppress(OSError):
+                    worker.process.stdin.close()  # type: ignore[union-attr]
+
     def close(self) -> None:
         """End every worker: an idle one exits when its stdin closes; a busy one (a run cut short)
         is killed."""

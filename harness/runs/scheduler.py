@@ -59,7 +59,8 @@ class Executor(Protocol):
     # Optional: `close()`, called once the run is over (or cut short), ends whatever workers the
     # executor kept (the local executor's idle worker processes); `warm(job)`, whether an idle
     # worker that already ran a job of the same config could take this one now; `has_worker(job)`,
-    # whether any worker of its config is alive, busy or idle.
+    # whether any worker of its config is alive, busy or idle; `release()`, telling idle workers to
+    # exit without waiting for them (the run driver then writes its report, then closes).
 
 
 @dataclass

@@ -90,6 +90,21 @@ def test_a_worker_that_finishes_exits_cleanly_with_an_empty_log(tmp_path, crash)
     assert (tmp_path / f"job-{job.job_id}.log").read_text() == ""
 
 
+def test_a_released_worker_exits_on_its_own_and_close_reaps_it(crash):
+    """`release` tells idle workers to exit and returns at once (the driver writes its report
+    meanwhile); a released worker takes no further job, and `close` reaps it."""
+    executor = LocalExecutor()
+    job = _job(seeds=1)
+    _run(executor, job)
+    (worker,) = executor.workers
+    executor.release()
+    assert not executor.warm(job) and not executor.has_worker(job)
+    worker.process.wait(timeout=30)  # it exits without close
+    assert worker.process.returncode == 0
+    executor.close()
+    assert not executor.workers
+
+
 def test_a_killed_worker_ends_with_the_signal_that_killed_it(tmp_path, crash):
     crash.setenv("CRASH_MODE", "hang")
     crash.setenv("CRASH_SEED", "0")
