@@ -127,6 +127,8 @@ def run_request(request: RunRequest, out: Path, run_id: str, timeout: float | No
                          latest_timings(folder.timings))
     display.finished(outcome)
     return outcome
+
+
 def _run_phases(phases: list[tuple[list[Job], int]], request: RunRequest, out: Path,
                 trained: list[dict[str, Any]], display: Display, timeout: float | None) -> Executor | None:
     """The timing samples, then the seeds, on one executor (workers carry over from one phase to

@@ -6,8 +6,8 @@ seconds (every job within the quick budget per seed: `--quick`, a few epochs) ta
 asked (`--idiomatic-timing`): its fast jobs take seconds, a sample of Keras `fit` (a model and a
 traced function per scenario, TensorFlow imported) would cost more than they do, and blocks that
 short time little. Asked, it is scaled to the run (small blocks). Its scenarios are packed into
-jobs so the sample phase ends soon: each job is one backend's share on one worker, and a backend's scenarios
-spread over several workers only where that beats importing its framework once more.
+jobs so the sample phase ends soon: each job is one backend's share on one worker, and a backend's
+scenarios spread over several workers only where that beats importing its framework once more.
 """
 
 from __future__ import annotations
