@@ -13,11 +13,10 @@ import pytest
 import harness as harness_api
 from harness.lock import folder_lock
 from harness.records import SCHEMA_VERSION, record_key
-from harness.runs.local import LocalExecutor
 from harness.store import append_record, results_path
 from tests.cli import CRASH_ENV, ROOT, RUN, harness, records
 from tests.fakes import make_record
-from tests.runs.test_local import _workers_of, linux_only
+from tests.runs.test_local import _workers_of, linux_only, spy_on_close
 
 
 def test_sigkill_mid_run_then_resume_completes_without_duplicates(tmp_path):
@@ -137,14 +136,7 @@ def test_a_run_reuses_a_worker_per_backend_and_leaves_none_behind(tmp_path, monk
     over (the driver's executor closed), no worker process is left."""
     for key, value in CRASH_ENV.items():
         monkeypatch.setenv(key, value)
-    closed: list[dict[int, int]] = []
-    close = LocalExecutor.close
-
-    def spy(executor: LocalExecutor) -> None:
-        closed.append(dict(executor.pids))
-        close(executor)
-
-    monkeypatch.setattr(LocalExecutor, "close", spy)
+    closed = spy_on_close(monkeypatch)
     out = tmp_path / "run"
     harness_api.run(scenarios=["one_char", "stateful"], backends="crash", seeds=2, epochs=2, workers=1,
                     idiomatic_timing=False, out=out, progress=False)

@@ -42,6 +42,19 @@ def _job(seeds: int, scenario: str = "one_char", backend: str = "crash", epochs:
     return job
 
 
+def spy_on_close(monkeypatch) -> list[dict[int, int]]:
+    """Each `LocalExecutor.close` call's {job id: worker pid}, taken just before it closes."""
+    closed: list[dict[int, int]] = []
+    close = LocalExecutor.close
+
+    def spy(executor: LocalExecutor) -> None:
+        closed.append(dict(executor.pids))
+        close(executor)
+
+    monkeypatch.setattr(LocalExecutor, "close", spy)
+    return closed
+
+
 def _until_end(executor: LocalExecutor, deadline_s: float = 120, ends: int = 1) -> list[Event]:
     events: list[Event] = []
     deadline = time.monotonic() + deadline_s

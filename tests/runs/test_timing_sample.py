@@ -95,16 +95,9 @@ def test_samples_run_first_never_beside_a_seed_job_and_are_records_of_their_own_
 def test_the_samples_worker_trains_the_seeds_next(tmp_path, monkeypatch):
     """One executor for both phases: the worker that took the sample (its framework imported and
     warmed) trains the seed jobs of the same config; it is closed once, at the end."""
-    from harness.runs.local import LocalExecutor
+    from tests.runs.test_local import spy_on_close
 
-    closed: list[dict[int, int]] = []
-    close = LocalExecutor.close
-
-    def spy(executor: LocalExecutor) -> None:
-        closed.append(dict(executor.pids))
-        close(executor)
-
-    monkeypatch.setattr(LocalExecutor, "close", spy)
+    closed = spy_on_close(monkeypatch)
     run_request(request(workers=1), tmp_path, "run-1")
     (pids,) = closed
     assert len(pids) == 3 and len(set(pids.values())) == 1  # a sample job, then two seed jobs
