@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.runs.plan import Job
 from harness.runs.scheduler import Ended, Event
@@ -45,7 +46,7 @@ FINISHED = "worker finished without a record"  # a normal end; the reason matter
 class _Worker:
     process: subprocess.Popen[bytes]
     channel: Connection
-    config: tuple  # what it was started for: only a job with the same config may run in it
+    config: _Config  # what it was started for: only a job with the same config may run in it
     job_id: int | None = None  # the job it runs; None: idle
     killed: bool = False  # asked to die: never handed another job
 
@@ -65,7 +66,7 @@ class LocalExecutor:
         worker = self._idle(config)
         if worker is None:
             if job.device == "cuda":  # an idle framework keeps its GPU memory (TensorFlow takes it all)
-                self._close_idle(lambda w: w.config[3] == "cuda")
+                self._close_idle(lambda w: w.config.device == "cuda")
             worker = self._launch(env, config, log)
         worker.job_id = job.job_id
         self.pids[job.job_id] = worker.process.pid
@@ -80,7 +81,7 @@ class LocalExecutor:
         config = _config(job, _worker_env(job))
         return any(w.config == config and not w.killed and w.process.poll() is None for w in self.workers)
 
-    def _idle(self, config: tuple) -> _Worker | None:
+    def _idle(self, config: _Config) -> _Worker | None:
         """An idle worker of this config, still alive and silent (an idle worker sends nothing:
         anything readable is its EOF)."""
         for worker in list(self.workers):
@@ -90,7 +91,7 @@ class LocalExecutor:
                 self._reap(worker)
         return None
 
-    def _launch(self, env: dict[str, str], config: tuple, log: Path | None) -> _Worker:
+    def _launch(self, env: dict[str, str], config: _Config, log: Path | None) -> _Worker:
         """A new worker, its thread limits in its environment before Python starts (and so before
         any framework import); what it prints before its first job goes to that job's log."""
         reader, writer = os.pipe()
@@ -188,10 +189,19 @@ class LocalExecutor:
         return _exit_reason(code)
 
 
-def _config(job: Job, env: dict[str, str]) -> tuple:
+class _Config(NamedTuple):
     """What a worker is started for. Not the execution: `setup` switches it per job, so a worker
     that took a run's idiomatic timing sample trains its fast seeds next."""
-    return job.backend, job.threads, job.deterministic, job.device, tuple(sorted(env.items()))
+
+    backend: str
+    threads: int
+    deterministic: bool
+    device: str
+    env: tuple[tuple[str, str], ...]
+
+
+def _config(job: Job, env: dict[str, str]) -> _Config:
+    return _Config(job.backend, job.threads, job.deterministic, job.device, tuple(sorted(env.items())))
 
 
 def _worker_env(job: Job) -> dict[str, str]:
